@@ -1,0 +1,182 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// ErrNotRunning means no agent answers on the socket.
+var ErrNotRunning = errors.New("the Tokentray agent is not running")
+
+// Status is the agent's answer to GET /v1/status.
+type Status struct {
+	Version  string          `json:"version"`
+	PID      int             `json:"pid"`
+	Profiles []ProfileStatus `json:"profiles"`
+}
+
+// ProfileStatus is what the agent knows of one profile, without secrets.
+type ProfileStatus struct {
+	Name   string    `json:"name"`
+	State  string    `json:"state"` // "valid", "none" or "error"
+	Expiry time.Time `json:"expiry,omitzero"`
+	Error  string    `json:"error,omitempty"`
+}
+
+// TokenResponse is the answer to GET /v1/token: the access token alone; the
+// refresh token never leaves the agent.
+type TokenResponse struct {
+	Profile     string    `json:"profile"`
+	AccessToken string    `json:"access_token"`
+	Expiry      time.Time `json:"expiry"`
+}
+
+// APIError is an error the agent answered with.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+// Client talks to the agent's LocalAPI.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the agent listening on socket.
+func NewClient(socket string) *Client {
+	dialer := &net.Dialer{Timeout: 2 * time.Second}
+	return &Client{
+		socket: socket,
+		http: &http.Client{Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				return dialer.DialContext(ctx, "unix", socket)
+			},
+		}},
+	}
+}
+
+// DefaultClient returns a client for the agent at SocketPath.
+func DefaultClient() (*Client, error) {
+	socket, err := SocketPath()
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(socket), nil
+}
+
+// Status asks the agent for its state; ErrNotRunning when none answers.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	err := c.do(ctx, http.MethodGet, "/v1/status", &s)
+	return s, err
+}
+
+// Token asks the agent for a valid access token of profile.
+func (c *Client) Token(ctx context.Context, profile string) (TokenResponse, error) {
+	var t TokenResponse
+	err := c.do(ctx, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile), &t)
+	return t, err
+}
+
+// Reload tells the agent to read the profiles again.
+func (c *Client) Reload(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/reload", nil)
+}
+
+// Open asks the agent to show the GUI window, starting the GUI if needed.
+func (c *Client) Open(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/open", nil)
+}
+
+// Quit stops the agent and removes its tray icon.
+func (c *Client) Quit(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/v1/quit", nil)
+}
+
+func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if isNotListening(err) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("talking to the Tokentray agent: %w", err)
+	}
+	defer resp.Body.Close()
+	body := io.LimitReader(resp.Body, 1<<20)
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.NewDecoder(body).Decode(&e) != nil || e.Error == "" {
+			e.Error = "the agent answered " + resp.Status
+		}
+		return &APIError{Status: resp.StatusCode, Message: e.Error}
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(body).Decode(out); err != nil {
+		return fmt.Errorf("reading the agent's answer: %w", err)
+	}
+	return nil
+}
+
+// isNotListening tells a missing or stale socket, which means no agent, from
+// an agent that answered badly.
+func isNotListening(err error) bool {
+	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist)
+}
+
+// EnsureRunning starts the agent (the tokentray executable beside this one)
+// when none answers, and waits until it does.
+func EnsureRunning(ctx context.Context, c *Client) error {
+	if _, err := c.Status(ctx); err == nil || !errors.Is(err, ErrNotRunning) {
+		return err
+	}
+	exe, err := Sibling("tokentray")
+	if err != nil {
+		return err
+	}
+	if err := StartDetached(exe, "agent"); err != nil {
+		return fmt.Errorf("starting the Tokentray agent %s: %w", exe, err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for {
+		_, err := c.Status(ctx)
+		if err == nil || !errors.Is(err, ErrNotRunning) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the Tokentray agent did not start: see %s", LogPath())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// LogPath is where a detached agent or GUI writes its log.
+func LogPath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		dir = os.TempDir()
+	}
+	return filepath.Join(dir, "tokentray", "tokentray.log")
+}

@@ -1,0 +1,158 @@
+package agent
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/tokentray/tokentray/auth"
+)
+
+// ErrAlreadyRunning means another agent answers on the socket.
+var ErrAlreadyRunning = errors.New("a Tokentray agent is already running")
+
+// Listen claims the LocalAPI socket. The socket is the single-instance lock:
+// when an agent answers on it, Listen returns ErrAlreadyRunning; a socket
+// left by a crashed agent is replaced.
+func Listen(socket string) (net.Listener, error) {
+	if _, err := NewClient(socket).Status(context.Background()); err == nil {
+		return nil, ErrAlreadyRunning
+	}
+	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", socket, err)
+	}
+	if err := os.Chmod(socket, 0o600); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	return sameUserOnly{ln.(*net.UnixListener)}, nil
+}
+
+// sameUserOnly drops connections from other users. The 0700 directory
+// already keeps them out; this holds even where the directory is shared.
+type sameUserOnly struct{ *net.UnixListener }
+
+func (l sameUserOnly) Accept() (net.Conn, error) {
+	for {
+		conn, err := l.UnixListener.AcceptUnix()
+		if err != nil {
+			return nil, err
+		}
+		if err := checkPeer(conn); err != nil {
+			log.Printf("LocalAPI: refused a connection: %v", err)
+			conn.Close()
+			continue
+		}
+		return conn, nil
+	}
+}
+
+// Server serves the LocalAPI.
+type Server struct {
+	Tokens   *Tokens
+	OnReload func()       // after the profiles were read again
+	OnOpen   func() error // show the GUI
+	OnQuit   func()
+}
+
+// Handler routes the LocalAPI.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /v1/status", s.status)
+	mux.HandleFunc("GET /v1/token", s.token)
+	mux.HandleFunc("POST /v1/reload", s.reload)
+	mux.HandleFunc("POST /v1/open", s.open)
+	mux.HandleFunc("POST /v1/quit", s.quit)
+	return mux
+}
+
+// Serve answers LocalAPI requests on ln until it is closed.
+func (s *Server) Serve(ln net.Listener) error {
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	return srv.Serve(ln)
+}
+
+func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, Status{Version: auth.Version, PID: os.Getpid(), Profiles: s.Tokens.Status()})
+}
+
+func (s *Server) token(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("profile")
+	if name == "" {
+		writeError(w, http.StatusBadRequest, errors.New("name a profile: /v1/token?profile=NAME"))
+		return
+	}
+	tok, err := s.Tokens.Token(r.Context(), name)
+	if err != nil {
+		writeError(w, statusFor(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry})
+}
+
+func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {
+	if err := s.Tokens.Reload(); err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	if s.OnReload != nil {
+		s.OnReload()
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) open(w http.ResponseWriter, _ *http.Request) {
+	if s.OnOpen == nil {
+		writeError(w, http.StatusNotImplemented, errors.New("this agent cannot open the window"))
+		return
+	}
+	if err := s.OnOpen(); err != nil {
+		writeError(w, http.StatusInternalServerError, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *Server) quit(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, struct{}{})
+	if s.OnQuit != nil {
+		// After the answer is on its way, so the caller sees success.
+		go s.OnQuit()
+	}
+}
+
+// statusFor maps a token error to the HTTP status the client turns back into
+// an exit code: 404 unknown profile, 403 the user must act, 502 otherwise.
+func statusFor(err error) int {
+	var authErr *auth.Error
+	switch {
+	case errors.Is(err, ErrUnknownProfile):
+		return http.StatusNotFound
+	case errors.As(err, &authErr) && authErr.Rejected():
+		return http.StatusForbidden
+	default:
+		return http.StatusBadGateway
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+func writeError(w http.ResponseWriter, status int, err error) {
+	writeJSON(w, status, struct {
+		Error string `json:"error"`
+	}{err.Error()})
+}

@@ -1,0 +1,42 @@
+// Package auth speaks Tokentray's token protocols and decides when a token
+// is fresh. It knows HTTP and time; persistence comes in through TokenStore,
+// so it never imports Fyne, systray or the keychain.
+package auth
+
+import (
+	"context"
+	"time"
+)
+
+// Version is Tokentray's release, sent in the User-Agent header.
+const Version = "0.1.0"
+
+// UserAgent names Tokentray and its version on every request.
+const UserAgent = "Tokentray/" + Version
+
+// Token is one grant: an access token, the refresh token that renews it, and
+// when the access token stops being accepted.
+type Token struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"expiry"`
+}
+
+// ValidFor reports whether the access token is still accepted d after now.
+func (t Token) ValidFor(now time.Time, d time.Duration) bool {
+	return t.AccessToken != "" && now.Add(d).Before(t.Expiry)
+}
+
+// Flow is one token protocol: it obtains a grant from client credentials and
+// renews it with a refresh token. Caching and persistence wrap a Flow.
+type Flow interface {
+	Acquire(ctx context.Context) (Token, error)
+	Refresh(ctx context.Context, refreshToken string) (Token, error)
+}
+
+// TokenStore persists the last grant of each profile. Found is false, with a
+// nil error, when the profile has none yet.
+type TokenStore interface {
+	LoadToken(profile string) (t Token, found bool, err error)
+	SaveToken(profile string, t Token) error
+}
