@@ -1,0 +1,350 @@
+// Package authtest provides fakes of Tokentray's token servers for tests, as
+// net/http/httptest does for HTTP: they run on loopback, check requests the
+// way the real APIs are documented to, and can be told to misbehave.
+package authtest
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/tokentray/tokentray/auth"
+)
+
+// Paths the identity server answers, as PROTOCOLS.md §1 names them.
+const (
+	IdentityTokenPath   = "/identity/v3/token"
+	IdentityRefreshPath = "/identity/v3/token/refresh"
+)
+
+// IdentityBody is a decoded identity request body.
+type IdentityBody struct {
+	ClientKey    string `json:"clientKey"`
+	ClientSecret string `json:"clientSecret"`
+	DeviceID     string `json:"deviceId"`
+	DeviceInfo   string `json:"deviceInfo"`
+	NetworkType  string `json:"networkType"`
+	RefreshToken string `json:"refreshToken"`
+}
+
+// IdentityRequest is one request the server received, kept for assertions.
+type IdentityRequest struct {
+	Path   string
+	Header http.Header
+	Raw    []byte       // the body as sent
+	Body   IdentityBody // Raw decoded; zero when Raw is not JSON
+}
+
+// Fault is a canned misbehaviour, answered instead of the normal response.
+type Fault struct {
+	Status int         // 0 means 500
+	Header http.Header // added to the response
+	Body   []byte      // sent as is, e.g. malformed JSON or 2 MiB of text
+	// Delay holds the response back, or until the client gives up; it
+	// simulates a server that does not answer in time.
+	Delay time.Duration
+	// Reset closes the connection without any response.
+	Reset bool
+}
+
+// IdentityServer is a fake identity API v3. It issues JWT-shaped access
+// tokens larger than 2 KB and rotating refresh tokens; presenting a spent
+// refresh token is answered 401 and revokes every token descended from the
+// same acquire, as token-theft detection in real servers does. Its methods
+// are safe for concurrent use.
+type IdentityServer struct {
+	// URL is the base URL to configure a flow with, http://127.0.0.1:port.
+	URL string
+
+	srv                     *httptest.Server
+	clientKey, clientSecret string
+	signingKey              []byte
+
+	mu        sync.Mutex
+	lifetime  time.Duration
+	relative  bool
+	now       func() time.Time
+	faults    []Fault
+	requests  []IdentityRequest
+	acquires  int
+	refreshes int
+	access    map[string]grant        // issued access token → its grant
+	refresh   map[string]*refreshInfo // issued refresh token → its state
+	revoked   map[string]bool         // family → revoked
+}
+
+type grant struct {
+	family string
+	expiry time.Time
+}
+
+type refreshInfo struct {
+	family, deviceID string
+	spent            bool
+}
+
+// NewIdentityServer starts a fake identity API that accepts the given client
+// credentials. Call Close when done.
+func NewIdentityServer(clientKey, clientSecret string) *IdentityServer {
+	s := &IdentityServer{
+		clientKey:    clientKey,
+		clientSecret: clientSecret,
+		signingKey:   []byte(rand.Text()),
+		lifetime:     time.Hour,
+		now:          time.Now,
+		access:       map[string]grant{},
+		refresh:      map[string]*refreshInfo{},
+		revoked:      map[string]bool{},
+	}
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.URL = s.srv.URL
+	return s
+}
+
+// Close shuts the server down, waiting for requests in flight; a request
+// held back by a Fault's Delay ends early.
+func (s *IdentityServer) Close() { s.srv.Close() }
+
+// SetLifetime sets how long issued access tokens live; the default is an
+// hour.
+func (s *IdentityServer) SetLifetime(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.lifetime = d
+}
+
+// SetRelativeExpiry makes expiresIn a duration in seconds instead of the
+// absolute Unix timestamp the real API sends.
+func (s *IdentityServer) SetRelativeExpiry(relative bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.relative = relative
+}
+
+// SetClock replaces the server's clock, which stamps and checks expiry.
+func (s *IdentityServer) SetClock(now func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.now = now
+}
+
+// FailNext answers the next n requests with f instead of serving them. The
+// requests are still recorded and counted. Calls queue up in order.
+func (s *IdentityServer) FailNext(n int, f Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for range n {
+		s.faults = append(s.faults, f)
+	}
+}
+
+// Requests returns a copy of every request received, oldest first.
+func (s *IdentityServer) Requests() []IdentityRequest {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]IdentityRequest, len(s.requests))
+	for i, r := range s.requests {
+		out[i] = IdentityRequest{Path: r.Path, Header: r.Header.Clone(), Raw: bytes.Clone(r.Raw), Body: r.Body}
+	}
+	return out
+}
+
+// Acquires counts the requests to the acquire endpoint, answered or not.
+func (s *IdentityServer) Acquires() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.acquires
+}
+
+// Refreshes counts the requests to the refresh endpoint, answered or not.
+func (s *IdentityServer) Refreshes() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refreshes
+}
+
+// Accepts reports whether the API would honour accessToken now: issued by
+// this server, not expired, and not revoked by refresh-token reuse.
+func (s *IdentityServer) Accepts(accessToken string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	g, ok := s.access[accessToken]
+	return ok && s.now().Before(g.expiry) && !s.revoked[g.family]
+}
+
+func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	rec := IdentityRequest{Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw}
+	_ = json.Unmarshal(raw, &rec.Body)
+
+	s.mu.Lock()
+	s.requests = append(s.requests, rec)
+	switch r.URL.Path {
+	case IdentityTokenPath:
+		s.acquires++
+	case IdentityRefreshPath:
+		s.refreshes++
+	}
+	var fault *Fault
+	if len(s.faults) > 0 {
+		fault = &s.faults[0]
+		s.faults = s.faults[1:]
+	}
+	s.mu.Unlock()
+
+	if fault != nil {
+		serveFault(w, r, fault)
+		return
+	}
+	if r.URL.Path != IdentityTokenPath && r.URL.Path != IdentityRefreshPath {
+		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such endpoint"})
+		return
+	}
+	if r.Method != http.MethodPost {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "use POST"})
+		return
+	}
+	if msg := checkRequest(r, raw, r.URL.Path == IdentityRefreshPath); msg != "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"message": msg})
+		return
+	}
+	status, body := s.issue(rec.Body, r.URL.Path == IdentityRefreshPath)
+	writeJSON(w, status, body)
+}
+
+func serveFault(w http.ResponseWriter, r *http.Request, f *Fault) {
+	if f.Delay > 0 {
+		select {
+		case <-time.After(f.Delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if f.Reset {
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			conn.Close()
+			return
+		}
+	}
+	for k, vs := range f.Header {
+		w.Header()[k] = vs
+	}
+	status := f.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(f.Body)
+}
+
+// checkRequest validates a request as the real API would, returning what is
+// wrong or "".
+func checkRequest(r *http.Request, raw []byte, refresh bool) string {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+		return "Content-Type must be application/json"
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		return "body is not a JSON object"
+	}
+	required := []string{"clientKey", "clientSecret", "deviceId", "deviceInfo", "networkType"}
+	if refresh {
+		required = append(required, "refreshToken")
+	}
+	for _, k := range required {
+		if v, ok := fields[k].(string); !ok || v == "" {
+			return k + " is required"
+		}
+	}
+	if _, err := uuid.Parse(fields["deviceId"].(string)); err != nil {
+		return "deviceId is not a UUID"
+	}
+	if _, err := auth.DecodeDeviceInfo(fields["deviceInfo"].(string)); err != nil {
+		return err.Error()
+	}
+	switch auth.NetworkType(fields["networkType"].(string)) {
+	case auth.NetworkOther, auth.NetworkWifi, auth.NetworkEthernet, auth.NetworkCellular:
+	default:
+		return "networkType must be other, wifi, ethernet or cellular"
+	}
+	return ""
+}
+
+// issue checks credentials and, for a refresh, the refresh token, then mints
+// a grant.
+func (s *IdentityServer) issue(b IdentityBody, refresh bool) (int, any) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if b.ClientKey != s.clientKey || b.ClientSecret != s.clientSecret {
+		return http.StatusUnauthorized, map[string]string{"message": "invalid client credentials"}
+	}
+	family := uuid.NewString()
+	if refresh {
+		info, ok := s.refresh[b.RefreshToken]
+		switch {
+		case !ok || info.deviceID != b.DeviceID:
+			return http.StatusUnauthorized, map[string]string{"message": "invalid refresh token"}
+		case info.spent:
+			s.revoked[info.family] = true
+			return http.StatusUnauthorized, map[string]string{"message": "refresh token already used"}
+		case s.revoked[info.family]:
+			return http.StatusUnauthorized, map[string]string{"message": "refresh token revoked"}
+		}
+		info.spent = true
+		family = info.family
+	}
+	now := s.now()
+	expiry := now.Add(s.lifetime)
+	access := s.jwt(b.DeviceID, now, expiry)
+	rt := uuid.NewString()
+	s.access[access] = grant{family: family, expiry: expiry}
+	s.refresh[rt] = &refreshInfo{family: family, deviceID: b.DeviceID}
+	expiresIn := expiry.Unix()
+	if s.relative {
+		expiresIn = int64(s.lifetime / time.Second)
+	}
+	return http.StatusOK, map[string]any{"accessToken": access, "expiresIn": expiresIn, "refreshToken": rt}
+}
+
+// jwt mints an HS256 JWT with claims shaped like the real API's, whose plans
+// and roles push it past 2 KB as real tokens are.
+func (s *IdentityServer) jwt(deviceID string, now, expiry time.Time) string {
+	plans := make([]map[string]any, 12)
+	for i := range plans {
+		plans[i] = map[string]any{
+			"plan": fmt.Sprintf("PLAN_%02d", i), "status": "ACTIVE", "source": "NFL",
+			"trial": false, "expirationDate": expiry.AddDate(1, 0, 0).Format("2006-01-02"),
+		}
+	}
+	claims := map[string]any{
+		"iss": "tokentray-authtest", "sub": deviceID, "jti": uuid.NewString(),
+		"iat": now.Unix(), "exp": expiry.Unix(),
+		"clientId": s.clientKey, "dmaCode": "501", "plans": plans,
+		"roles":    []string{"free", "device", "anonymous", "guest", "viewer"},
+		"location": map[string]any{"country": "US", "state": "NY", "zip": "10001", "latitude": 40.75, "longitude": -73.99},
+	}
+	enc := base64.RawURLEncoding
+	header := enc.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`))
+	payload, _ := json.Marshal(claims)
+	signed := header + "." + enc.EncodeToString(payload)
+	mac := hmac.New(sha256.New, s.signingKey)
+	mac.Write([]byte(signed))
+	return signed + "." + enc.EncodeToString(mac.Sum(nil))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
