@@ -16,8 +16,10 @@ const DefaultMargin = 2 * time.Minute
 // now. It returns the stored token when that suffices; otherwise it
 // refreshes, or acquires anew when there is no refresh token or the server
 // rejected it, and saves the new grant before returning it, because the
-// refresh token it replaces is already spent. On failure it returns the
-// error and leaves the stored token as it was. The caller serialises calls
+// refresh token it replaces is already spent. When that fails while the
+// stored access token is still accepted, if only for less than margin, the
+// stored token is served: a server fault must not take away a working token.
+// Otherwise it returns the error and leaves the stored token as it was. The caller serialises calls
 // for one profile (the store's profile lock).
 func Fresh(ctx context.Context, flow Flow, st TokenStore, profile string, now time.Time, margin time.Duration) (Token, error) {
 	old, found, err := st.LoadToken(profile)
@@ -37,6 +39,9 @@ func Fresh(ctx context.Context, flow Flow, st TokenStore, profile string, now ti
 		t, err = flow.Acquire(ctx)
 	}
 	if err != nil {
+		if found && old.ValidFor(now, 0) {
+			return old, nil
+		}
 		return Token{}, err
 	}
 	if err := st.SaveToken(profile, t); err != nil {

@@ -150,6 +150,22 @@ func TestFreshFailureKeepsStoredToken(t *testing.T) {
 	}
 }
 
+// A token inside the margin but not yet expired is still worth more than an
+// error: it is served while the server fails.
+func TestFreshFailureServesLastGoodToken(t *testing.T) {
+	now := time.Now()
+	lastGood := auth.Token{AccessToken: "a", RefreshToken: "r", Expiry: now.Add(time.Minute)}
+	srv, flow, st := freshSetup(t, &lastGood)
+	srv.FailNext(1, authtest.Fault{Status: http.StatusBadGateway})
+	got, err := auth.Fresh(context.Background(), flow, st, "p", now, auth.DefaultMargin)
+	if err != nil || got != lastGood {
+		t.Fatalf("got %+v, %v; want the last good token", got, err)
+	}
+	if srv.Refreshes() != 1 || st.saves != 0 {
+		t.Errorf("refreshes %d, saves %d; want one attempt and nothing saved", srv.Refreshes(), st.saves)
+	}
+}
+
 func TestFreshStoreErrors(t *testing.T) {
 	boom := errors.New("keychain locked")
 	_, flow, st := freshSetup(t, nil)
