@@ -18,7 +18,7 @@ import (
 // the session's bus, keyring and display, with config and runtime dirs of
 // its own. It skips outside a desktop session and fails inside one that is
 // broken, so `make test` can never skip it silently.
-func desktop(t *testing.T) (env []string, runtimeDir string) {
+func desktop(t testing.TB) (env []string, runtimeDir string) {
 	t.Helper()
 	if os.Getenv("DISPLAY") == "" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
@@ -59,7 +59,7 @@ func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout
 }
 
 // startAgent starts `tokentray agent` and waits until its LocalAPI answers.
-func startAgent(t *testing.T, env []string, runtimeDir string) (*exec.Cmd, *agent.Client) {
+func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agent.Client) {
 	t.Helper()
 	cmd := exec.Command(binary, "agent")
 	cmd.Env = env
