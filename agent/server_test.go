@@ -1,0 +1,169 @@
+package agent
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/store"
+)
+
+// TestMain swaps the keychain for go-keyring's in-memory mock: these tests
+// are about the LocalAPI; store's tests cover the real Secret Service.
+func TestMain(m *testing.M) {
+	keyring.MockInit()
+	os.Exit(m.Run())
+}
+
+// serve starts a LocalAPI on a real socket over the profiles at configPath.
+func serve(t *testing.T, configPath string) (*Client, *Server, string) {
+	t.Helper()
+	socket := filepath.Join(t.TempDir(), "agent.sock")
+	ln, err := Listen(socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := NewTokens(configPath, store.Keychain{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &Server{Tokens: tokens}
+	go srv.Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	return NewClient(socket), srv, socket
+}
+
+func addProfile(t *testing.T, configPath, name, url, key, secret string) {
+	t.Helper()
+	cfg, err := store.Load(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Put(store.Profile{Name: name, Flow: "identity", BaseURL: url, ClientKey: key})
+	if err := cfg.Save(configPath); err != nil {
+		t.Fatal(err)
+	}
+	if err := (store.Keychain{}).SetClientSecret(name, secret); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestListenIsSingleInstance(t *testing.T) {
+	_, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
+	if fi, err := os.Stat(socket); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("socket mode: %v, %v; want 0600", fi.Mode().Perm(), err)
+	}
+	if _, err := Listen(socket); !errors.Is(err, ErrAlreadyRunning) {
+		t.Errorf("a second Listen: %v, want ErrAlreadyRunning", err)
+	}
+}
+
+func TestListenReplacesStaleSocket(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "agent.sock")
+	// A socket file nobody listens on, as a crashed agent leaves it.
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	ln, err = Listen(socket)
+	if err != nil {
+		t.Fatalf("Listen over a stale socket: %v", err)
+	}
+	ln.Close()
+}
+
+func TestClientWithoutAgent(t *testing.T) {
+	c := NewClient(filepath.Join(t.TempDir(), "agent.sock"))
+	if _, err := c.Status(context.Background()); !errors.Is(err, ErrNotRunning) {
+		t.Errorf("got %v, want ErrNotRunning", err)
+	}
+}
+
+func TestTokenThroughLocalAPI(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "work", server.URL, "key", "secret")
+	client, _, _ := serve(t, configPath)
+	ctx := context.Background()
+
+	first, err := client.Token(ctx, "work")
+	if err != nil || !server.Accepts(first.AccessToken) {
+		t.Fatalf("got %v; want a token the server accepts", err)
+	}
+	second, err := client.Token(ctx, "work")
+	if err != nil || second.AccessToken != first.AccessToken || server.Acquires() != 1 {
+		t.Errorf("a second request should reuse the token: err %v, acquires %d", err, server.Acquires())
+	}
+	status, err := client.Status(ctx)
+	if err != nil || len(status.Profiles) != 1 || status.Profiles[0].State != "valid" || !status.Profiles[0].Expiry.After(time.Now()) {
+		t.Errorf("status %+v, %v", status, err)
+	}
+}
+
+func TestUnknownProfileAndReload(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "alpha", server.URL, "key", "secret")
+	client, _, _ := serve(t, configPath)
+	ctx := context.Background()
+
+	_, err := client.Token(ctx, "beta")
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, "alpha") {
+		t.Fatalf("unknown profile: %v; want 404 naming the known ones", err)
+	}
+	addProfile(t, configPath, "beta", server.URL, "key", "secret")
+	if err := client.Reload(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Token(ctx, "beta"); err != nil {
+		t.Errorf("after reload: %v", err)
+	}
+}
+
+func TestRejectedCredentialsNeedTheUser(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "bad", server.URL, "key", "wrong-secret")
+	client, _, _ := serve(t, configPath)
+
+	_, err := client.Token(context.Background(), "bad")
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Status != 403 {
+		t.Fatalf("got %v; want 403, which the CLI turns into 'you must act'", err)
+	}
+	if strings.Contains(apiErr.Message, "wrong-secret") {
+		t.Error("the error carries the client secret")
+	}
+	status, _ := client.Status(context.Background())
+	if status.Profiles[0].State != "error" || status.Profiles[0].Error == "" {
+		t.Errorf("status %+v; want the error recorded", status.Profiles[0])
+	}
+}
+
+func TestQuit(t *testing.T) {
+	client, srv, _ := serve(t, filepath.Join(t.TempDir(), "config.json"))
+	quit := make(chan struct{})
+	srv.OnQuit = func() { close(quit) }
+	if err := client.Quit(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-quit:
+	case <-time.After(5 * time.Second):
+		t.Fatal("OnQuit was not called")
+	}
+}
