@@ -27,6 +27,9 @@ type Tokens struct {
 	mu     sync.Mutex
 	cfg    *store.Config
 	status map[string]ProfileStatus
+	// held keeps each profile's last good token in memory, so a request for
+	// a fresh token costs no keychain read.
+	held map[string]auth.Token
 	// One lock per profile, so that concurrent requests for one profile make
 	// one refresh while other profiles go on.
 	locks map[string]*sync.Mutex
@@ -39,6 +42,7 @@ func NewTokens(configPath string, keychain store.Keychain) (*Tokens, error) {
 		keychain:   keychain,
 		deviceInfo: auth.DetectDeviceInfo(),
 		status:     map[string]ProfileStatus{},
+		held:       map[string]auth.Token{},
 		locks:      map[string]*sync.Mutex{},
 	}
 	return t, t.Reload()
@@ -53,6 +57,9 @@ func (t *Tokens) Reload() error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.cfg = cfg
+	// A profile may have been re-added with other credentials: its next
+	// request goes to the keychain, which holds what the editor left there.
+	clear(t.held)
 	return nil
 }
 
@@ -81,13 +88,20 @@ func (t *Tokens) Status() []ProfileStatus {
 // Token returns an access token of profile that stays valid for at least
 // auth.DefaultMargin, refreshing or acquiring one when needed.
 func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) {
-	flow, lock, err := t.flow(profile)
+	p, device, lock, err := t.profile(profile)
 	if err != nil {
 		return auth.Token{}, err
 	}
 	lock.Lock()
 	defer lock.Unlock()
-	tok, err := auth.Fresh(ctx, flow, t.keychain, profile, time.Now(), auth.DefaultMargin)
+	now := time.Now()
+	t.mu.Lock()
+	held := t.held[profile]
+	t.mu.Unlock()
+	if held.ValidFor(now, auth.DefaultMargin) {
+		return held, nil
+	}
+	tok, err := t.fresh(ctx, p, device, now)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if err != nil {
@@ -95,48 +109,68 @@ func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) 
 		t.status[profile] = ProfileStatus{Name: profile, State: "error", Expiry: prev.Expiry, Error: err.Error()}
 		return auth.Token{}, fmt.Errorf("profile %s: %w", profile, err)
 	}
+	t.held[profile] = tok
 	t.status[profile] = ProfileStatus{Name: profile, State: "valid", Expiry: tok.Expiry}
 	return tok, nil
 }
 
-// flow builds the protocol client of profile from the config and the keychain.
-func (t *Tokens) flow(name string) (auth.Flow, *sync.Mutex, error) {
+// fresh takes the token from the keychain when it is still good, and reads
+// the client secret only when the server must be asked.
+func (t *Tokens) fresh(ctx context.Context, p store.Profile, device auth.Device, now time.Time) (auth.Token, error) {
+	stored, found, err := t.keychain.LoadToken(p.Name)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	if found && stored.ValidFor(now, auth.DefaultMargin) {
+		return stored, nil
+	}
+	flow, err := t.flow(p, device)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	return auth.Fresh(ctx, flow, t.keychain, p.Name, now, auth.DefaultMargin)
+}
+
+// profile looks name up and gives the device it speaks for and the lock
+// that serialises its refreshes.
+func (t *Tokens) profile(name string) (store.Profile, auth.Device, *sync.Mutex, error) {
 	t.mu.Lock()
+	defer t.mu.Unlock()
 	p, ok := t.cfg.Profile(name)
 	if !ok {
 		known := make([]string, 0, len(t.cfg.Profiles))
 		for _, q := range t.cfg.Profiles {
 			known = append(known, q.Name)
 		}
-		t.mu.Unlock()
-		return nil, nil, unknownProfile(name, known)
+		return store.Profile{}, auth.Device{}, nil, unknownProfile(name, known)
 	}
 	if t.cfg.EnsureDeviceID() {
 		// The device id is made once and kept for good: persist it before use.
 		if err := t.cfg.Save(t.configPath); err != nil {
-			t.mu.Unlock()
-			return nil, nil, err
+			return store.Profile{}, auth.Device{}, nil, err
 		}
 	}
-	device := auth.Device{ID: t.cfg.DeviceID, Info: t.deviceInfo, Network: p.Network}
 	lock, ok := t.locks[name]
 	if !ok {
 		lock = &sync.Mutex{}
 		t.locks[name] = lock
 	}
-	t.mu.Unlock()
+	return p, auth.Device{ID: t.cfg.DeviceID, Info: t.deviceInfo, Network: p.Network}, lock, nil
+}
 
+// flow builds the protocol client of p with its secret from the keychain.
+func (t *Tokens) flow(p store.Profile, device auth.Device) (auth.Flow, error) {
 	if p.Flow != "identity" {
-		return nil, nil, fmt.Errorf("profile %s uses flow %q, which this version does not support", name, p.Flow)
+		return nil, fmt.Errorf("profile %s uses flow %q, which this version does not support", p.Name, p.Flow)
 	}
-	secret, err := t.keychain.ClientSecret(name)
+	secret, err := t.keychain.ClientSecret(p.Name)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, nil, fmt.Errorf("profile %s has no client secret in the keychain: add it again with 'tokentray add %s …'", name, name)
+			return nil, fmt.Errorf("profile %s has no client secret in the keychain: add it again with 'tokentray add %s …'", p.Name, p.Name)
 		}
-		return nil, nil, err
+		return nil, err
 	}
-	return &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}, lock, nil
+	return &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}, nil
 }
 
 func unknownProfile(name string, known []string) error {

@@ -106,3 +106,24 @@ func (k Keychain) explain(account string, err error) error {
 		return fmt.Errorf("keychain (service %q): the Secret Service is not available or is locked (%v): start or unlock your keyring (GNOME Keyring, KWallet, macOS Keychain) and try again", k.service(), err)
 	}
 }
+
+// AddProfile saves p with its client secret, replacing any profile of that
+// name, as the CLI and the window both do. The old token record goes: it was
+// granted for the old credentials. The device id is made here if there is
+// none yet, so the first request already carries the one kept for good.
+func AddProfile(configPath string, k Keychain, p Profile, clientSecret string) error {
+	cfg, err := Load(configPath)
+	if err != nil {
+		return err
+	}
+	// The secret goes first: a profile without its secret is useless.
+	if err := k.SetClientSecret(p.Name, clientSecret); err != nil {
+		return err
+	}
+	if err := k.delete(p.Name + "/token"); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	cfg.EnsureDeviceID()
+	cfg.Put(p)
+	return cfg.Save(configPath)
+}

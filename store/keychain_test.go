@@ -136,3 +136,29 @@ func TestNoSecretInConfig(t *testing.T) {
 		t.Error("the client secret is in the config file")
 	}
 }
+
+// TestAddProfileDropsOldGrant: re-adding a profile means new credentials, so
+// the token granted for the old ones must not be served.
+func TestAddProfileDropsOldGrant(t *testing.T) {
+	k := secretService(t)
+	path := filepath.Join(t.TempDir(), "config.json")
+	p := Profile{Name: "p", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "key"}
+	if err := AddProfile(path, k, p, "first"); err != nil {
+		t.Fatal(err)
+	}
+	k.SaveToken("p", auth.Token{AccessToken: "old-grant", Expiry: time.Now().Add(time.Hour)})
+	p.ClientKey = "other-key"
+	if err := AddProfile(path, k, p, "second"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, _ := k.LoadToken("p"); found {
+		t.Error("the old token record survived re-adding the profile")
+	}
+	if s, _ := k.ClientSecret("p"); s != "second" {
+		t.Errorf("client secret %q, want the new one", s)
+	}
+	cfg, _ := Load(path)
+	if got, _ := cfg.Profile("p"); got.ClientKey != "other-key" || cfg.DeviceID == "" || len(cfg.Profiles) != 1 {
+		t.Errorf("config %+v", cfg)
+	}
+}

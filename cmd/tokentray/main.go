@@ -184,17 +184,8 @@ func add(ctx context.Context, args []string, stdin *os.File, stderr io.Writer) e
 	if err != nil {
 		return err
 	}
-	cfg, err := store.Load(path)
-	if err != nil {
-		return err
-	}
-	// The secret goes in first: a profile without its secret is useless.
-	if err := (store.Keychain{}).SetClientSecret(name, secret); err != nil {
-		return err
-	}
-	cfg.EnsureDeviceID()
-	cfg.Put(store.Profile{Name: name, Flow: *flow, BaseURL: *baseURL, ClientKey: *clientKey, Network: net})
-	if err := cfg.Save(path); err != nil {
+	p := store.Profile{Name: name, Flow: *flow, BaseURL: *baseURL, ClientKey: *clientKey, Network: net}
+	if err := store.AddProfile(path, store.Keychain{}, p, secret); err != nil {
 		return err
 	}
 	if client, err := agent.DefaultClient(); err == nil {
