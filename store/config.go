@@ -1,6 +1,7 @@
-// Package store keeps Tokentray's state: the profiles config (JSON, no
-// secrets) under the user config dir, and every secret in the OS keychain.
-// It knows files and the keychain, nothing of HTTP.
+// Package store keeps Tokentray's state on this machine: the profiles in a
+// JSON config file that never holds a secret, and every secret (client
+// secrets, token records) in the OS keychain. It knows files and the
+// keychain, nothing of HTTP.
 package store
 
 import (
@@ -11,22 +12,24 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 
 	"github.com/google/uuid"
 )
 
-// Schema is the version of the config file this build writes.
+// Schema is the version of the config file format this build reads and
+// writes. Load refuses a file with a higher one rather than drop what a
+// newer Tokentray wrote there.
 const Schema = 1
 
-// Profile is one set of client credentials and where to use them. Its
-// secrets live in the keychain under the profile's name, never here.
+// Profile is one API client: which flow fetches its tokens, from where, and
+// on which network. Its secrets live in the keychain under its Name, never
+// here.
 type Profile struct {
 	Name      string `json:"name"`
-	Flow      string `json:"flow"` // "identity"
+	Flow      string `json:"flow"` // "identity" for now
 	BaseURL   string `json:"base_url"`
 	ClientKey string `json:"client_key,omitempty"`
-	Network   string `json:"network,omitempty"` // "auto" (or empty), wifi, ethernet, cellular or other
+	Network   string `json:"network,omitempty"` // "auto" (or empty) | wifi | ethernet | cellular | other
 }
 
 // Config is the content of config.json.
@@ -36,76 +39,148 @@ type Config struct {
 	Profiles []Profile `json:"profiles"`
 }
 
-// DefaultPath is tokentray/config.json under the user config dir.
+// DefaultPath is tokentray/config.json under the user config dir
+// (~/.config on Linux, ~/Library/Application Support on macOS, %AppData% on
+// Windows).
 func DefaultPath() (string, error) {
 	dir, err := os.UserConfigDir()
 	if err != nil {
-		return "", fmt.Errorf("finding the config dir: %w", err)
+		return "", fmt.Errorf("config: finding the user config dir: %w", err)
 	}
 	return filepath.Join(dir, "tokentray", "config.json"), nil
 }
 
-// Load reads the config at path. A missing file is an empty config; a file
-// that does not parse is an error naming the file and the line, and is left
-// as it is for the user to mend.
+// Load reads the config at path. A missing file is an empty config and no
+// error, so a first run needs no setup. A file that does not parse, has an
+// unusable profile, or comes from a newer Tokentray is an error naming the
+// file; Load never writes, so such a file stays as it is for the user to
+// mend.
 func Load(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &Config{Schema: Schema}, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", path, err)
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	// The schema is read on its own first: a newer format may not fit
+	// Config, and "upgrade Tokentray" helps more than a type error.
+	var version struct {
+		Schema int `json:"schema"`
+	}
+	if err := json.Unmarshal(data, &version); err != nil {
+		return nil, parseError(path, data, err)
+	}
+	if version.Schema > Schema {
+		return nil, fmt.Errorf("config %s has schema %d, but this Tokentray reads schema %d and older; upgrade Tokentray", path, version.Schema, Schema)
 	}
 	var c Config
 	if err := json.Unmarshal(data, &c); err != nil {
-		var syntax *json.SyntaxError
-		if errors.As(err, &syntax) {
-			line := 1 + bytes.Count(data[:syntax.Offset], []byte("\n"))
-			return nil, fmt.Errorf("%s, line %d: %v: fix or remove the file", path, line, err)
-		}
-		return nil, fmt.Errorf("%s: %v: fix or remove the file", path, err)
+		return nil, parseError(path, data, err)
 	}
-	if c.Schema > Schema {
-		return nil, fmt.Errorf("%s was written by a newer Tokentray (config schema %d, this one reads up to %d): upgrade Tokentray", path, c.Schema, Schema)
+	seen := make(map[string]bool, len(c.Profiles))
+	for _, p := range c.Profiles {
+		if err := ValidateProfileName(p.Name); err != nil {
+			return nil, fmt.Errorf("config %s: %w; fix the file", path, err)
+		}
+		if seen[p.Name] {
+			return nil, fmt.Errorf("config %s: profile %q appears twice; fix the file", path, p.Name)
+		}
+		seen[p.Name] = true
 	}
 	c.Schema = Schema
 	return &c, nil
 }
 
-// Save writes the config to path atomically: a crash at any moment leaves
-// either the old file or the new one, never a mix.
-func (c *Config) Save(path string) error {
-	data, err := json.MarshalIndent(c, "", "  ")
-	if err != nil {
-		return err
+// parseError names the file and, when encoding/json says where, the line.
+// The config holds no secret, so quoting json's message is safe.
+func parseError(path string, data []byte, err error) error {
+	var offset int64 = -1
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		offset = syntax.Offset
+	case errors.As(err, &typ):
+		offset = typ.Offset
 	}
+	if offset <= 0 || offset > int64(len(data)) {
+		return fmt.Errorf("config %s does not parse: %v; fix or remove the file", path, err)
+	}
+	// Offset counts the bytes read up to and including the offending one.
+	line := 1 + bytes.Count(data[:offset-1], []byte("\n"))
+	return fmt.Errorf("config %s, line %d: %v; fix or remove the file", path, line, err)
+}
+
+// Save writes the config to path in the current Schema. The directory is
+// made (or tightened to) 0700 and the file is 0600. The write is atomic: a
+// temporary file in the same directory is written, synced and renamed over
+// path, then the directory is synced, so a crash at any moment leaves the
+// old file or the new one, never a torn one.
+func (c *Config) Save(path string) error {
+	out := *c
+	out.Schema = Schema
+	if out.Profiles == nil {
+		out.Profiles = []Profile{} // "profiles": [] reads better than null
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	data = append(data, '\n')
+
 	dir := filepath.Dir(path)
+	if err := privateDir(dir); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	if err := writeAtomic(path, data); err != nil {
+		return fmt.Errorf("config %s: %w", path, err)
+	}
+	return nil
+}
+
+// privateDir makes dir with mode 0700, or tightens it to 0700 when it
+// already exists looser: the profile list is nobody else's business.
+func privateDir(dir string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	// MkdirAll keeps the mode of a directory that exists: tighten it.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, ".config-*.json")
+	fi, err := os.Stat(dir)
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name()) // after a successful rename this finds nothing
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
+	// A sticky directory is shared (/tmp): tightening it would break other
+	// users, and a file of our own there is still 0600.
+	if fi.Mode()&os.ModeSticky != 0 || fi.Mode().Perm() == 0o700 {
+		return nil
+	}
+	return os.Chmod(dir, 0o700)
+}
+
+// writeAtomic replaces path with data through a synced temporary file in
+// the same directory (rename is atomic only within one file system).
+func writeAtomic(path string, data []byte) (err error) {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.tmp") // 0600
+	if err != nil {
 		return err
 	}
-	// CreateTemp makes the file 0600 already; fsync before rename so the
-	// new name never points at data still in flight.
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err = tmp.Write(data); err != nil {
 		return err
 	}
-	if err := tmp.Close(); err != nil {
+	if err = tmp.Sync(); err != nil {
 		return err
 	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
+	if err = tmp.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp.Name(), path); err != nil {
 		return err
 	}
 	return syncDir(dir)
@@ -113,32 +188,41 @@ func (c *Config) Save(path string) error {
 
 // Profile returns the profile called name.
 func (c *Config) Profile(name string) (Profile, bool) {
-	i := slices.IndexFunc(c.Profiles, func(p Profile) bool { return p.Name == name })
+	i := c.index(name)
 	if i < 0 {
 		return Profile{}, false
 	}
 	return c.Profiles[i], true
 }
 
-// Put replaces the profile with p's name, or appends p.
+// Put replaces the profile with p's name in place, keeping the order of the
+// list, or appends p when there is none.
 func (c *Config) Put(p Profile) {
-	i := slices.IndexFunc(c.Profiles, func(q Profile) bool { return q.Name == p.Name })
-	if i < 0 {
-		c.Profiles = append(c.Profiles, p)
+	if i := c.index(p.Name); i >= 0 {
+		c.Profiles[i] = p
 		return
 	}
-	c.Profiles[i] = p
+	c.Profiles = append(c.Profiles, p)
 }
 
-// Remove deletes the profile called name and reports whether there was one.
+// Remove deletes the profile called name and reports whether there was
+// one. Its keychain entries are Keychain.DeleteProfile's business.
 func (c *Config) Remove(name string) bool {
-	n := len(c.Profiles)
-	c.Profiles = slices.DeleteFunc(c.Profiles, func(p Profile) bool { return p.Name == name })
-	return len(c.Profiles) != n
+	i := c.index(name)
+	if i < 0 {
+		return false
+	}
+	c.Profiles = slices.Delete(c.Profiles, i, i+1)
+	return true
 }
 
-// EnsureDeviceID gives the installation its device id when it has none and
-// reports whether it did; the caller saves. The id is then kept for good.
+func (c *Config) index(name string) int {
+	return slices.IndexFunc(c.Profiles, func(p Profile) bool { return p.Name == name })
+}
+
+// EnsureDeviceID gives this installation a random device id when it has
+// none and reports whether it did, so the caller knows to Save. The id is
+// then kept for good: the server knows the device by it.
 func (c *Config) EnsureDeviceID() bool {
 	if c.DeviceID != "" {
 		return false
@@ -147,19 +231,23 @@ func (c *Config) EnsureDeviceID() bool {
 	return true
 }
 
-// ValidateProfileName accepts names that are safe as keychain accounts,
-// file names and menu labels.
+// ValidateProfileName accepts 1 to 64 ASCII letters, digits, '-', '_' and
+// '.', not starting with '.'. Such a name is safe as a keychain account
+// prefix (no '/'), a file name (no "..", no hidden file) and a menu label.
 func ValidateProfileName(name string) error {
-	const allowed = "letters, digits, '-', '_' and '.', not starting with '.'"
-	if name == "" || len(name) > 64 {
-		return fmt.Errorf("a profile name has 1 to 64 characters: %s", allowed)
+	const rule = "a profile name is 1 to 64 characters of letters, digits, '-', '_' and '.', and does not start with '.'"
+	if name == "" {
+		return errors.New("the profile name is empty: " + rule)
 	}
-	if strings.HasPrefix(name, ".") {
-		return fmt.Errorf("profile name %q starts with '.': use %s", name, allowed)
+	if len(name) > 64 {
+		return fmt.Errorf("the profile name is %d bytes long: %s", len(name), rule)
+	}
+	if name[0] == '.' {
+		return fmt.Errorf("the profile name %q starts with '.': %s", name, rule)
 	}
 	for _, r := range name {
 		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
-			return fmt.Errorf("profile name %q has %q: use %s", name, r, allowed)
+			return fmt.Errorf("the profile name %q has %q: %s", name, r, rule)
 		}
 	}
 	return nil

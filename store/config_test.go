@@ -1,24 +1,24 @@
 package store
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
 
+func configPath(t *testing.T) string {
+	return filepath.Join(t.TempDir(), "tokentray", "config.json")
+}
+
 func TestConfigRoundTrip(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "tokentray", "config.json")
-	c, err := Load(path)
-	if err != nil || len(c.Profiles) != 0 || c.Schema != Schema {
-		t.Fatalf("Load of a missing file: %+v, %v; want an empty config", c, err)
-	}
-	if !c.EnsureDeviceID() || c.EnsureDeviceID() {
-		t.Fatal("EnsureDeviceID should set an id once, then keep it")
-	}
-	c.Put(Profile{Name: "work", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "k1", Network: "auto"})
-	c.Put(Profile{Name: "home", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "k2"})
-	c.Put(Profile{Name: "work", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "k3"})
+	path := configPath(t)
+	c := &Config{}
+	c.EnsureDeviceID()
+	c.Put(Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key-1", Network: "wifi"})
+	c.Put(Profile{Name: "staging", Flow: "identity", BaseURL: "https://staging.example.com"})
 	if err := c.Save(path); err != nil {
 		t.Fatal(err)
 	}
@@ -26,69 +26,254 @@ func TestConfigRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.DeviceID != c.DeviceID || len(got.Profiles) != 2 {
-		t.Fatalf("got %+v, want %+v", got, c)
-	}
-	if p, ok := got.Profile("work"); !ok || p.ClientKey != "k3" || got.Profiles[0].Name != "work" {
-		t.Errorf("Put should replace in place: %+v", got.Profiles)
-	}
-	if !got.Remove("home") || got.Remove("home") || len(got.Profiles) != 1 {
-		t.Errorf("Remove: %+v", got.Profiles)
+	want := *c
+	want.Schema = Schema // Save writes the current schema whatever c said
+	if got.Schema != want.Schema || got.DeviceID != want.DeviceID || len(got.Profiles) != 2 ||
+		got.Profiles[0] != want.Profiles[0] || got.Profiles[1] != want.Profiles[1] {
+		t.Errorf("Load after Save = %+v, want %+v", got, want)
 	}
 }
 
-func TestSaveModesAndNoTempFiles(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "tokentray")
-	if err := os.Mkdir(dir, 0o755); err != nil {
+func TestLoadMissingFile(t *testing.T) {
+	path := configPath(t)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load of a missing file: %v", err)
+	}
+	if c.Schema != Schema || c.DeviceID != "" || len(c.Profiles) != 0 {
+		t.Errorf("Load of a missing file = %+v, want an empty config of schema %d", c, Schema)
+	}
+	if _, err := os.Stat(filepath.Dir(path)); !os.IsNotExist(err) {
+		t.Errorf("Load created %s; it must never write", filepath.Dir(path))
+	}
+}
+
+func TestLoadUnparsableFile(t *testing.T) {
+	for _, tc := range []struct {
+		name, content, where string
+	}{
+		{"syntax", "{\n  \"schema\": 1,\n  \"profiles\": [\n    {\"name\": \"a\",}\n  ]\n}\n", ", line 4: invalid character"},
+		{"type", "{\n  \"schema\": 1,\n  \"device_id\": 42\n}\n", ", line 3: json: cannot unmarshal number"},
+		{"truncated", "{\n\"schema\": 1, \"profiles\": [", ", line 2: unexpected end of JSON input"},
+		{"empty", "", "does not parse: unexpected end"},
+		{"bad profile name", `{"schema": 1, "profiles": [{"name": "a/b"}]}`, `"a/b"`},
+		{"duplicate profile", `{"schema": 1, "profiles": [{"name": "a"}, {"name": "a"}]}`, "twice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := configPath(t)
+			if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(tc.content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			c, err := Load(path)
+			if err == nil {
+				t.Fatalf("Load = %+v, want an error", c)
+			}
+			if msg := err.Error(); !strings.Contains(msg, path) || !strings.Contains(msg, tc.where) {
+				t.Errorf("error %q should name %s and contain %q", msg, path, tc.where)
+			}
+			if data, _ := os.ReadFile(path); string(data) != tc.content {
+				t.Errorf("Load changed the file to %q", data)
+			}
+		})
+	}
+}
+
+func TestLoadNewerSchema(t *testing.T) {
+	path := configPath(t)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "config.json")
-	c := &Config{Schema: Schema}
-	for range 3 {
+	// A newer format may not even fit Config: the schema must still win.
+	content := `{"schema": 2, "device_id": "d", "profiles": {"prod": {}}}`
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Load(path)
+	if err == nil || !strings.Contains(err.Error(), "schema 2") || !strings.Contains(err.Error(), "upgrade Tokentray") {
+		t.Fatalf("Load of schema 2 = %v, want an error asking to upgrade", err)
+	}
+}
+
+func TestSaveModes(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("Windows has no Unix permission bits")
+	}
+	t.Run("new dir", func(t *testing.T) {
+		path := configPath(t)
+		if err := (&Config{}).Save(path); err != nil {
+			t.Fatal(err)
+		}
+		assertMode(t, filepath.Dir(path), 0o700)
+		assertMode(t, path, 0o600)
+	})
+	t.Run("loose dir and file", func(t *testing.T) {
+		path := configPath(t)
+		if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(`{"schema": 1}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Dir(path), 0o755); err != nil { // past the umask
+			t.Fatal(err)
+		}
+		if err := (&Config{}).Save(path); err != nil {
+			t.Fatal(err)
+		}
+		assertMode(t, filepath.Dir(path), 0o700)
+		assertMode(t, path, 0o600)
+	})
+}
+
+func assertMode(t *testing.T, path string, want os.FileMode) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fi.Mode().Perm(); got != want {
+		t.Errorf("%s has mode %#o, want %#o", path, got, want)
+	}
+}
+
+func TestSaveLeavesNoTempFiles(t *testing.T) {
+	path := configPath(t)
+	c := &Config{}
+	for _, name := range []string{"a", "b", "c"} {
+		c.Put(Profile{Name: name, Flow: "identity"})
 		if err := c.Save(path); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if fi, _ := os.Stat(dir); fi.Mode().Perm() != 0o700 {
-		t.Errorf("dir mode %v, want 0700", fi.Mode().Perm())
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil {
+		t.Fatal(err)
 	}
-	if fi, _ := os.Stat(path); fi.Mode().Perm() != 0o600 {
-		t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
-	}
-	entries, _ := os.ReadDir(dir)
-	if len(entries) != 1 {
-		t.Errorf("the dir holds %d entries, want only config.json", len(entries))
+	if len(entries) != 1 || entries[0].Name() != "config.json" {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("dir holds %v, want only config.json", names)
 	}
 }
 
-func TestLoadRefusesBadFiles(t *testing.T) {
-	dir := t.TempDir()
-	broken := filepath.Join(dir, "broken.json")
-	content := "{\n  \"schema\": 1,\n  \"profiles\": [,]\n}\n"
-	os.WriteFile(broken, []byte(content), 0o600)
-	_, err := Load(broken)
-	if err == nil || !strings.Contains(err.Error(), broken) || !strings.Contains(err.Error(), "line 3") {
-		t.Errorf("got %v; want an error naming the file and line 3", err)
+// A failed Save must leave the old file whole and no temp file behind. The
+// failure is a rename onto a directory, which fails after the temp file is
+// written and synced: the last moment anything can go wrong.
+func TestSaveFailureKeepsOldFile(t *testing.T) {
+	path := configPath(t)
+	old := &Config{DeviceID: "old"}
+	if err := old.Save(path); err != nil {
+		t.Fatal(err)
 	}
-	if data, _ := os.ReadFile(broken); string(data) != content {
-		t.Error("Load changed a file it could not parse")
+	before, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
 	}
-	newer := filepath.Join(dir, "newer.json")
-	os.WriteFile(newer, []byte(`{"schema": 99}`), 0o600)
-	if _, err := Load(newer); err == nil || !strings.Contains(err.Error(), "newer Tokentray") {
-		t.Errorf("got %v; want a newer-schema error", err)
+	blocked := filepath.Join(filepath.Dir(path), "blocked")
+	if err := os.Mkdir(blocked, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(blocked, "keep"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := (&Config{DeviceID: "new"}).Save(blocked); err == nil {
+		t.Fatal("Save onto a non-empty directory succeeded")
+	}
+	after, err := os.ReadFile(path)
+	if err != nil || !bytes.Equal(before, after) {
+		t.Errorf("the old file changed: %q, %v", after, err)
+	}
+	entries, _ := os.ReadDir(filepath.Dir(path))
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), ".tmp") {
+			t.Errorf("temp file %s left behind", e.Name())
+		}
+	}
+}
+
+func TestEnsureDeviceIDStable(t *testing.T) {
+	path := configPath(t)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.EnsureDeviceID() || c.DeviceID == "" {
+		t.Fatal("EnsureDeviceID on an empty config should set an id")
+	}
+	id := c.DeviceID
+	if c.EnsureDeviceID() || c.DeviceID != id {
+		t.Fatal("a second EnsureDeviceID changed the id")
+	}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		c, err = Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.EnsureDeviceID() || c.DeviceID != id {
+			t.Fatalf("after Save and Load the id is %q (changed: %v), want %q", c.DeviceID, c.DeviceID != id, id)
+		}
+		if err := c.Save(path); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestPutProfileRemove(t *testing.T) {
+	c := &Config{}
+	c.Put(Profile{Name: "a", BaseURL: "https://a1"})
+	c.Put(Profile{Name: "b", BaseURL: "https://b"})
+	c.Put(Profile{Name: "a", BaseURL: "https://a2"})
+	if len(c.Profiles) != 2 || c.Profiles[0].Name != "a" || c.Profiles[0].BaseURL != "https://a2" {
+		t.Fatalf("Put should replace in place: %+v", c.Profiles)
+	}
+	if p, ok := c.Profile("b"); !ok || p.BaseURL != "https://b" {
+		t.Errorf("Profile(b) = %+v, %v", p, ok)
+	}
+	if _, ok := c.Profile("zz"); ok {
+		t.Error("Profile(zz) found a profile that was never put")
+	}
+	if !c.Remove("a") || c.Remove("a") {
+		t.Error("Remove(a) should report true once, then false")
+	}
+	if len(c.Profiles) != 1 || c.Profiles[0].Name != "b" {
+		t.Errorf("after Remove: %+v", c.Profiles)
 	}
 }
 
 func TestValidateProfileName(t *testing.T) {
-	for _, ok := range []string{"work", "a", "prod-eu_1.2", strings.Repeat("x", 64)} {
-		if err := ValidateProfileName(ok); err != nil {
-			t.Errorf("%q: %v", ok, err)
+	for _, name := range []string{"a", "prod", "Prod-2_eu.v1", "a.", strings.Repeat("x", 64)} {
+		if err := ValidateProfileName(name); err != nil {
+			t.Errorf("ValidateProfileName(%q) = %v, want nil", name, err)
 		}
 	}
-	for _, bad := range []string{"", ".hidden", "a/b", "with space", strings.Repeat("x", 65), "ü"} {
-		if err := ValidateProfileName(bad); err == nil {
-			t.Errorf("%q accepted", bad)
+	for _, name := range []string{"", ".hidden", "..", "a/b", "a b", "é", "a\x00", strings.Repeat("x", 65)} {
+		err := ValidateProfileName(name)
+		if err == nil {
+			t.Errorf("ValidateProfileName(%q) = nil, want an error", name)
+			continue
 		}
+		if !strings.Contains(err.Error(), "letters, digits, '-', '_' and '.'") {
+			t.Errorf("ValidateProfileName(%q) = %q, which does not say what is allowed", name, err)
+		}
+	}
+}
+
+func TestDefaultPath(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("XDG_CONFIG_HOME steers os.UserConfigDir on Linux only")
+	}
+	dir := t.TempDir()
+	t.Setenv("XDG_CONFIG_HOME", dir)
+	got, err := DefaultPath()
+	if want := filepath.Join(dir, "tokentray", "config.json"); err != nil || got != want {
+		t.Errorf("DefaultPath() = %q, %v; want %q", got, err, want)
 	}
 }

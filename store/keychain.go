@@ -4,27 +4,122 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
+	"time"
 
 	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/auth"
 )
 
-// Service is the keychain service every Tokentray entry is filed under.
+// Service is the keychain service name every Tokentray entry is filed
+// under (the "service" attribute in the Secret Service).
 const Service = "tokentray"
 
-// ErrNotFound is a keychain entry that does not exist.
-var ErrNotFound = errors.New("not in the keychain")
+// ErrNotFound is wrapped by the error for a keychain entry that does not
+// exist.
+var ErrNotFound = errors.New("no such keychain entry")
 
-// Keychain keeps a profile's secrets in the OS keychain: its client secret
-// under the account "NAME/client-secret", and its token record (access
-// token, refresh token and expiry, one entry so they change together) under
-// "NAME/token".
+// Keychain keeps each profile's secrets in the OS keychain (the Secret
+// Service on Linux, the login keychain on macOS, Credential Manager on
+// Windows). A profile NAME owns two entries, by account name:
+//
+//	NAME/client-secret  the client secret, as given
+//	NAME/token          the token record: access token, refresh token and
+//	                    expiry as one JSON object
+//
+// The token record is a single entry so that one write replaces all three
+// together: a reader never sees a new access token with an old refresh
+// token.
 type Keychain struct {
 	Service string // zero means Service
 }
 
 var _ auth.TokenStore = Keychain{}
+
+// Account name suffixes; a valid profile name has no '/', so every account
+// belongs to exactly one profile.
+const (
+	clientSecretSuffix = "/client-secret"
+	tokenSuffix        = "/token"
+)
+
+// tokenRecord is the stored form of auth.Token. It is store's own type so
+// that a change to auth.Token's JSON tags cannot silently orphan the
+// records already in people's keychains.
+type tokenRecord struct {
+	AccessToken  string    `json:"access_token"`
+	RefreshToken string    `json:"refresh_token,omitempty"`
+	Expiry       time.Time `json:"expiry"`
+}
+
+// SetClientSecret stores profile's client secret, replacing any earlier one.
+func (k Keychain) SetClientSecret(profile, secret string) error {
+	if err := ValidateProfileName(profile); err != nil {
+		return err
+	}
+	return k.set(profile+clientSecretSuffix, secret)
+}
+
+// ClientSecret returns profile's client secret; the error wraps ErrNotFound
+// when there is none.
+func (k Keychain) ClientSecret(profile string) (string, error) {
+	if err := ValidateProfileName(profile); err != nil {
+		return "", err
+	}
+	return k.get(profile + clientSecretSuffix)
+}
+
+// SaveToken replaces profile's token record in one keychain write.
+func (k Keychain) SaveToken(profile string, t auth.Token) error {
+	if err := ValidateProfileName(profile); err != nil {
+		return err
+	}
+	data, err := json.Marshal(tokenRecord(t))
+	if err != nil {
+		// Only an expiry outside years 0–9999 gets here; the message
+		// quotes no token.
+		return fmt.Errorf("keychain: token record of profile %q: %w", profile, err)
+	}
+	return k.set(profile+tokenSuffix, string(data))
+}
+
+// LoadToken returns profile's token record. Found is false, with a nil
+// error, when the profile has none yet.
+func (k Keychain) LoadToken(profile string) (auth.Token, bool, error) {
+	if err := ValidateProfileName(profile); err != nil {
+		return auth.Token{}, false, err
+	}
+	data, err := k.get(profile + tokenSuffix)
+	if errors.Is(err, ErrNotFound) {
+		return auth.Token{}, false, nil
+	}
+	if err != nil {
+		return auth.Token{}, false, err
+	}
+	var r tokenRecord
+	if err := json.Unmarshal([]byte(data), &r); err != nil {
+		// json's messages can quote the input, which is secret: say what
+		// is wrong and what fixes it, nothing more.
+		return auth.Token{}, false, fmt.Errorf("keychain (service %q): the entry %q is not a token record Tokentray wrote; delete it or sign in to profile %q again to replace it", k.service(), profile+tokenSuffix, profile)
+	}
+	return auth.Token(r), true, nil
+}
+
+// DeleteProfile removes every keychain entry profile owns. Entries that are
+// already gone are fine, so it can be retried after a partial failure.
+func (k Keychain) DeleteProfile(profile string) error {
+	if err := ValidateProfileName(profile); err != nil {
+		return err
+	}
+	for _, account := range []string{profile + clientSecretSuffix, profile + tokenSuffix} {
+		if err := k.delete(account); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+	}
+	return nil
+}
 
 func (k Keychain) service() string {
 	if k.Service == "" {
@@ -33,97 +128,63 @@ func (k Keychain) service() string {
 	return k.Service
 }
 
-// SetClientSecret stores the client secret of profile.
-func (k Keychain) SetClientSecret(profile, secret string) error {
-	return k.set(profile+"/client-secret", secret)
-}
-
-// ClientSecret returns the client secret of profile; ErrNotFound when none.
-func (k Keychain) ClientSecret(profile string) (string, error) {
-	return k.get(profile + "/client-secret")
-}
-
-// SaveToken stores the token record of profile in one write.
-func (k Keychain) SaveToken(profile string, t auth.Token) error {
-	data, err := json.Marshal(t)
-	if err != nil {
-		return err
-	}
-	return k.set(profile+"/token", string(data))
-}
-
-// LoadToken returns the token record of profile; found is false when none.
-func (k Keychain) LoadToken(profile string) (auth.Token, bool, error) {
-	data, err := k.get(profile + "/token")
-	if errors.Is(err, ErrNotFound) {
-		return auth.Token{}, false, nil
-	}
-	if err != nil {
-		return auth.Token{}, false, err
-	}
-	var t auth.Token
-	if err := json.Unmarshal([]byte(data), &t); err != nil {
-		// The message of a JSON error can quote the input: keep it out.
-		return auth.Token{}, false, fmt.Errorf("the token record of %s in the keychain is damaged; it will be replaced at the next sign-in", profile)
-	}
-	return t, true, nil
-}
-
-// DeleteProfile removes every entry profile owns; missing ones are fine.
-func (k Keychain) DeleteProfile(profile string) error {
-	for _, account := range []string{profile + "/client-secret", profile + "/token"} {
-		if err := k.delete(account); err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-	}
-	return nil
-}
-
 func (k Keychain) set(account, value string) error {
-	return k.explain(account, keyring.Set(k.service(), account, value))
+	return k.explain("save", account, keyring.Set(k.service(), account, value), value)
 }
 
 func (k Keychain) get(account string) (string, error) {
 	v, err := keyring.Get(k.service(), account)
-	return v, k.explain(account, err)
+	if err != nil {
+		return "", k.explain("read", account, err, "")
+	}
+	return v, nil
 }
 
 func (k Keychain) delete(account string) error {
-	return k.explain(account, keyring.Delete(k.service(), account))
+	return k.explain("delete", account, keyring.Delete(k.service(), account), "")
 }
 
-// explain turns a keyring error into one a person can act on. The causes
-// go-keyring returns name services and collections, never the values.
-func (k Keychain) explain(account string, err error) error {
-	switch {
-	case err == nil:
+// explain turns a go-keyring error into one a person can act on. It never
+// carries the value: go-keyring's causes name D-Bus objects and exit
+// statuses, and secret, when known, is checked for anyway, since a cause
+// that quoted it would leak it into logs and dialogs.
+func (k Keychain) explain(op, account string, err error, secret string) error {
+	if err == nil {
 		return nil
+	}
+	prefix := fmt.Sprintf("keychain (service %q): %s %q", k.service(), op, account)
+	switch {
 	case errors.Is(err, keyring.ErrNotFound):
-		return fmt.Errorf("%s: %w", account, ErrNotFound)
+		return fmt.Errorf("%s: %w", prefix, ErrNotFound)
 	case errors.Is(err, keyring.ErrSetDataTooBig):
-		return fmt.Errorf("keychain (service %q): the value of %s is too large for this platform's keychain", k.service(), account)
+		return fmt.Errorf("%s: the value (%d bytes) is too large for this platform's keychain", prefix, len(secret))
+	}
+	if secret != "" && strings.Contains(err.Error(), secret) {
+		return fmt.Errorf("%s: %s (cause withheld: it quoted the value); %s", prefix, unavailable(), remedy())
+	}
+	return fmt.Errorf("%s: %s: %w; %s", prefix, unavailable(), err, remedy())
+}
+
+// unavailable and remedy word the common failure (no keychain daemon, or a
+// locked one) for the platform the person is on.
+func unavailable() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "the macOS keychain is not available or locked"
+	case "windows":
+		return "Windows Credential Manager is not available"
 	default:
-		return fmt.Errorf("keychain (service %q): the Secret Service is not available or is locked (%v): start or unlock your keyring (GNOME Keyring, KWallet, macOS Keychain) and try again", k.service(), err)
+		return "the Secret Service is not available or locked"
 	}
 }
 
-// AddProfile saves p with its client secret, replacing any profile of that
-// name, as the CLI and the window both do. The old token record goes: it was
-// granted for the old credentials. The device id is made here if there is
-// none yet, so the first request already carries the one kept for good.
-func AddProfile(configPath string, k Keychain, p Profile, clientSecret string) error {
-	cfg, err := Load(configPath)
-	if err != nil {
-		return err
+func remedy() string {
+	switch runtime.GOOS {
+	case "darwin":
+		return "unlock your login keychain (Keychain Access) and try again"
+	case "windows":
+		return "check that you are signed in to an interactive session and try again"
+	default:
+		return "start or unlock your keyring (GNOME Keyring, KWallet) and try again"
 	}
-	// The secret goes first: a profile without its secret is useless.
-	if err := k.SetClientSecret(p.Name, clientSecret); err != nil {
-		return err
-	}
-	if err := k.delete(p.Name + "/token"); err != nil && !errors.Is(err, ErrNotFound) {
-		return err
-	}
-	cfg.EnsureDeviceID()
-	cfg.Put(p)
-	return cfg.Save(configPath)
 }

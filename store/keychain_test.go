@@ -4,161 +4,135 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/tokentray/tokentray/auth"
+	"github.com/zalando/go-keyring"
 )
 
-// secretService skips outside a desktop session and fails inside a broken
-// one, so `make test` never passes without touching the real keychain.
-func secretService(t *testing.T) Keychain {
-	t.Helper()
-	if os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
-			t.Fatal("inside .ci/desktop-session but there is no session bus")
-		}
-		t.Skip("needs a Secret Service: run through .ci/desktop-session (make test does)")
-	}
-	k := Keychain{Service: "tokentray-test-" + t.Name()}
-	t.Cleanup(func() { k.DeleteProfile("p") })
-	return k
-}
+// childEnv marks a test binary that runChild started.
+const childEnv = "TOKENTRAY_STORE_TEST_CHILD"
 
-// lookup reads an entry with libsecret's own CLI, proving it lives in the
-// Secret Service and not in some fallback.
-func lookup(t *testing.T, k Keychain, account string) (string, bool) {
+// runChild runs the calling test again in a fresh test process with env
+// added, and fails if it fails. It is for tests that change process-wide
+// state no test could undo: go-keyring's provider (MockInit has no undo) and
+// godbus's cached session bus connection (DBUS_SESSION_BUS_ADDRESS is read
+// once). The test body calls it first and returns when it reports true:
+//
+//	if runChild(t, "FOO=bar") { return }
+//	// ...the checks, run in the child only
+func runChild(t *testing.T, env ...string) bool {
 	t.Helper()
-	out, err := exec.Command("secret-tool", "lookup", "service", k.Service, "username", account).Output()
+	if os.Getenv(childEnv) == "1" {
+		return false
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	// The race detector sleeps a second before exit unless told not to.
+	race := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append(append(os.Environ(), childEnv+"=1", "GORACE="+race), env...)
+	out, err := cmd.CombinedOutput()
 	if err != nil {
-		return "", false
+		t.Fatalf("child test process: %v\n%s", err, out)
 	}
-	return string(out), true
+	if !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("child test process ran no %s:\n%s", t.Name(), out)
+	}
+	return true
 }
 
-func TestKeychainClientSecret(t *testing.T) {
-	k := secretService(t)
-	if _, err := k.ClientSecret("p"); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("a missing secret: %v, want ErrNotFound", err)
-	}
-	if err := k.SetClientSecret("p", "s3cr3t-value"); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := k.ClientSecret("p"); err != nil || got != "s3cr3t-value" {
-		t.Fatalf("got %q, %v", got, err)
-	}
-	if got, ok := lookup(t, k, "p/client-secret"); !ok || got != "s3cr3t-value" {
-		t.Errorf("secret-tool finds %q, %v", got, ok)
-	}
-}
-
-func TestKeychainLargeTokenRecord(t *testing.T) {
-	k := secretService(t)
-	want := auth.Token{
-		AccessToken:  strings.Repeat("eyJhbGciOi", 600), // 6 KB, like a JWT full of claims
-		RefreshToken: "640b00c7-33d8-44f2-ab46-e3d1284a4061",
-		Expiry:       time.Unix(1758732781, 0),
-	}
-	if _, found, err := k.LoadToken("p"); found || err != nil {
-		t.Fatalf("before saving: found=%v, %v", found, err)
-	}
-	if err := k.SaveToken("p", want); err != nil {
-		t.Fatal(err)
-	}
-	got, found, err := k.LoadToken("p")
-	if err != nil || !found {
-		t.Fatalf("found=%v, %v", found, err)
-	}
-	if got.AccessToken != want.AccessToken || got.RefreshToken != want.RefreshToken || !got.Expiry.Equal(want.Expiry) {
-		t.Errorf("the record changed on its way through the keychain")
-	}
-	if _, ok := lookup(t, k, "p/token"); !ok {
-		t.Error("secret-tool does not find the token record")
-	}
-}
-
-func TestKeychainDeleteProfile(t *testing.T) {
-	k := secretService(t)
-	k.SetClientSecret("p", "x")
-	k.SaveToken("p", auth.Token{AccessToken: "a", Expiry: time.Now()})
-	for range 2 { // the second time finds nothing and is fine with it
-		if err := k.DeleteProfile("p"); err != nil {
-			t.Fatal(err)
-		}
-	}
-	for _, account := range []string{"p/client-secret", "p/token"} {
-		if _, ok := lookup(t, k, account); ok {
-			t.Errorf("%s survived DeleteProfile", account)
-		}
-	}
-}
-
-// TestKeychainUnavailable checks the message a person sees when there is no
-// Secret Service, and that it carries no secret. godbus keeps one session
-// bus connection per process, so the check runs in a child process.
-func TestKeychainUnavailable(t *testing.T) {
-	if os.Getenv("TOKENTRAY_TEST_NO_BUS") == "1" {
-		err := Keychain{}.SetClientSecret("p", "do-not-print-me")
-		if err == nil {
-			t.Fatal("saving without a Secret Service succeeded")
-		}
-		if msg := err.Error(); !strings.Contains(msg, "not available or is locked") || strings.Contains(msg, "do-not-print-me") {
-			t.Fatalf("unhelpful or leaky error: %s", msg)
-		}
+// go-keyring's errors are translated: its sentinels into ours or into
+// advice, and a cause quoting the value is never passed on.
+func TestKeychainErrorsMock(t *testing.T) {
+	if runChild(t) {
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestKeychainUnavailable$")
-	cmd.Env = append(os.Environ(), "TOKENTRAY_TEST_NO_BUS=1",
-		"DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "none"))
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Errorf("%v: %s", err, out)
+	const secret = "s3cret-value-that-must-not-leak"
+	k := Keychain{Service: "tokentray-test"}
+
+	keyring.MockInitWithError(keyring.ErrSetDataTooBig)
+	err := k.SetClientSecret("prod", secret)
+	if err == nil || !strings.Contains(err.Error(), "too large for this platform's keychain") {
+		t.Errorf("ErrSetDataTooBig became %v", err)
+	}
+	assertNoSecret(t, err, secret)
+
+	keyring.MockInitWithError(errors.New("org.freedesktop.DBus.Error.Failed: refused " + secret))
+	err = k.SetClientSecret("prod", secret)
+	if err == nil || !strings.Contains(err.Error(), "not available or locked") {
+		t.Errorf("a failing keychain gave %v", err)
+	}
+	assertNoSecret(t, err, secret)
+
+	keyring.MockInitWithError(errors.New("failed to unlock correct collection '/org/freedesktop/secrets/aliases/default'"))
+	_, err = k.ClientSecret("prod")
+	if err == nil || !strings.Contains(err.Error(), "failed to unlock correct collection") ||
+		!strings.Contains(err.Error(), "unlock your keyring") {
+		t.Errorf("a locked collection gave %v, want the cause and what to do", err)
+	}
+
+	keyring.MockInit()
+	if _, err := k.ClientSecret("prod"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ClientSecret of a missing entry = %v, want ErrNotFound", err)
+	}
+	// A record that is not JSON must not be quoted back in the error.
+	if err := keyring.Set(k.Service, "prod/token", "not json "+secret); err != nil {
+		t.Fatal(err)
+	}
+	_, found, err := k.LoadToken("prod")
+	if err == nil || found {
+		t.Errorf("LoadToken of a damaged record = found %v, %v; want an error", found, err)
+	}
+	assertNoSecret(t, err, secret)
+}
+
+// Entries are filed under Service by default, and profile names reach the
+// keychain only when valid: a '/' in one would let profile "a/token" and the
+// token of profile "a" share an account.
+func TestKeychainAccountsMock(t *testing.T) {
+	if runChild(t) {
+		return
+	}
+	keyring.MockInit()
+	// The zero Keychain files under Service; in the mock, not the real one.
+	if err := (Keychain{}).SetClientSecret("prod", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := keyring.Get(Service, "prod/client-secret"); err != nil || v != "x" {
+		t.Errorf("the zero Keychain stored %q, %v under service %q", v, err, Service)
+	}
+	k := Keychain{Service: "tokentray-test"}
+	if err := k.SetClientSecret("a/token", "x"); err == nil {
+		t.Error("SetClientSecret accepted the profile name a/token")
+	}
+	if _, _, err := k.LoadToken(""); err == nil {
+		t.Error("LoadToken accepted an empty profile name")
+	}
+	if err := k.DeleteProfile("../x"); err == nil {
+		t.Error("DeleteProfile accepted the profile name ../x")
 	}
 }
 
-// TestNoSecretInConfig writes a profile and its secret as the CLI does and
-// checks the secret is nowhere in the config file.
-func TestNoSecretInConfig(t *testing.T) {
-	k := secretService(t)
-	path := filepath.Join(t.TempDir(), "config.json")
-	if err := k.SetClientSecret("p", "secret-in-keychain-only"); err != nil {
-		t.Fatal(err)
-	}
-	c := &Config{Schema: Schema}
-	c.EnsureDeviceID()
-	c.Put(Profile{Name: "p", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "key"})
-	if err := c.Save(path); err != nil {
-		t.Fatal(err)
-	}
-	data, _ := os.ReadFile(path)
-	if strings.Contains(string(data), "secret-in-keychain-only") {
-		t.Error("the client secret is in the config file")
+func assertNoSecret(t *testing.T, err error, secret string) {
+	t.Helper()
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if strings.Contains(e.Error(), secret) {
+			t.Errorf("error %q contains the secret", e)
+			return
+		}
 	}
 }
 
-// TestAddProfileDropsOldGrant: re-adding a profile means new credentials, so
-// the token granted for the old ones must not be served.
-func TestAddProfileDropsOldGrant(t *testing.T) {
-	k := secretService(t)
-	path := filepath.Join(t.TempDir(), "config.json")
-	p := Profile{Name: "p", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "key"}
-	if err := AddProfile(path, k, p, "first"); err != nil {
-		t.Fatal(err)
+// AddProfile refuses a bad name before it writes anything.
+func TestAddProfileBadName(t *testing.T) {
+	if runChild(t) {
+		return
 	}
-	k.SaveToken("p", auth.Token{AccessToken: "old-grant", Expiry: time.Now().Add(time.Hour)})
-	p.ClientKey = "other-key"
-	if err := AddProfile(path, k, p, "second"); err != nil {
-		t.Fatal(err)
+	keyring.MockInit()
+	path := configPath(t)
+	if err := AddProfile(path, Keychain{Service: "tokentray-test"}, Profile{Name: "a/b"}, "s"); err == nil {
+		t.Fatal("AddProfile accepted the profile name a/b")
 	}
-	if _, found, _ := k.LoadToken("p"); found {
-		t.Error("the old token record survived re-adding the profile")
-	}
-	if s, _ := k.ClientSecret("p"); s != "second" {
-		t.Errorf("client secret %q, want the new one", s)
-	}
-	cfg, _ := Load(path)
-	if got, _ := cfg.Profile("p"); got.ClientKey != "other-key" || cfg.DeviceID == "" || len(cfg.Profiles) != 1 {
-		t.Errorf("config %+v", cfg)
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Errorf("AddProfile wrote %s for a refused profile", path)
 	}
 }

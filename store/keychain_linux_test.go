@@ -1,0 +1,281 @@
+package store
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/zalando/go-keyring"
+
+	"github.com/tokentray/tokentray/auth"
+)
+
+// These tests use the real Secret Service. .ci/desktop-session gives them a
+// private D-Bus session with an unlocked gnome-keyring and a throwaway HOME.
+
+// realKeychain returns a Keychain with a service of the test's own, emptied
+// when the test ends. Without a session bus it skips; inside
+// .ci/desktop-session it never does, so a broken keyring fails loudly.
+func realKeychain(t *testing.T) Keychain {
+	t.Helper()
+	if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
+		t.Skip("no D-Bus session bus: run the keychain tests through .ci/desktop-session, e.g. .ci/desktop-session go test ./store/...")
+	}
+	k := Keychain{Service: "tokentray-test-" + t.Name()}
+	t.Cleanup(func() {
+		if err := keyring.DeleteAll(k.Service); err != nil {
+			t.Errorf("cleaning up service %q: %v", k.Service, err)
+		}
+	})
+	return k
+}
+
+// secretTool looks account up with the secret-tool CLI, which speaks to the
+// Secret Service itself: what it finds really is in the keyring. go-keyring
+// files entries under the attributes "service" and "username".
+func secretTool(t *testing.T, service, account string) (string, bool) {
+	t.Helper()
+	if _, err := exec.LookPath("secret-tool"); err != nil {
+		t.Fatal("secret-tool is missing: install libsecret-tools (.ci/deps test does)")
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command("secret-tool", "lookup", "service", service, "username", account)
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 && len(out) == 0 && stderr.Len() == 0 {
+		return "", false // lookup's way of saying "no such item"
+	}
+	if err != nil {
+		t.Fatalf("secret-tool lookup service %s username %s: %v: %s", service, account, err, stderr.Bytes())
+	}
+	return string(out), true
+}
+
+func TestKeychainClientSecret(t *testing.T) {
+	k := realKeychain(t)
+	if err := k.SetClientSecret("prod", "first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SetClientSecret("prod", "second secret\nwith a newline, ünïcode"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := k.ClientSecret("prod")
+	if want := "second secret\nwith a newline, ünïcode"; err != nil || got != want {
+		t.Fatalf("ClientSecret = %q, %v; want %q (the second Set replaces the first)", got, err, want)
+	}
+	if v, ok := secretTool(t, k.Service, "prod/client-secret"); !ok || v != got {
+		t.Errorf("secret-tool finds %q (found %v), want %q", v, ok, got)
+	}
+
+	if err := k.DeleteProfile("prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.ClientSecret("prod"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("ClientSecret after DeleteProfile = %v, want ErrNotFound", err)
+	}
+	if _, ok := secretTool(t, k.Service, "prod/client-secret"); ok {
+		t.Error("secret-tool still finds the client secret after DeleteProfile")
+	}
+}
+
+// An entry put there by another client under the documented attributes is
+// read back: the account layout is what the Keychain doc says.
+func TestKeychainReadsSecretToolEntry(t *testing.T) {
+	k := realKeychain(t)
+	cmd := exec.Command("secret-tool", "store", "--label=test", "service", k.Service, "username", "prod/client-secret")
+	cmd.Stdin = strings.NewReader("from secret-tool") // the secret goes on stdin, never argv
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("secret-tool store: %v: %s", err, out)
+	}
+	if got, err := k.ClientSecret("prod"); err != nil || got != "from secret-tool" {
+		t.Errorf("ClientSecret = %q, %v; want the value secret-tool stored", got, err)
+	}
+}
+
+// A token record larger than macOS and Windows allow in one entry (4 KB
+// access tokens are common with JWTs) round-trips intact on Linux.
+func TestKeychainLargeToken(t *testing.T) {
+	k := realKeychain(t)
+	want := auth.Token{
+		AccessToken:  "eyJ" + strings.Repeat("aB3-_x", 1024), // 6 KB
+		RefreshToken: "refresh-" + strings.Repeat("r", 200),
+		Expiry:       time.Date(2031, 5, 17, 9, 30, 15, 123456789, time.FixedZone("CEST", 2*3600)),
+	}
+	if err := k.SaveToken("prod", want); err != nil {
+		t.Fatal(err)
+	}
+	got, found, err := k.LoadToken("prod")
+	if err != nil || !found {
+		t.Fatalf("LoadToken = found %v, %v", found, err)
+	}
+	if got.AccessToken != want.AccessToken || got.RefreshToken != want.RefreshToken || !got.Expiry.Equal(want.Expiry) {
+		t.Errorf("LoadToken = %d-byte access token, refresh %q, expiry %v; want %d bytes, %q, %v",
+			len(got.AccessToken), got.RefreshToken, got.Expiry, len(want.AccessToken), want.RefreshToken, want.Expiry)
+	}
+
+	// One entry holds all three, so one write replaces them together.
+	raw, ok := secretTool(t, k.Service, "prod/token")
+	if !ok {
+		t.Fatal("secret-tool finds no prod/token entry")
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(raw), &rec); err != nil {
+		t.Fatalf("the prod/token entry is not JSON: %v", err)
+	}
+	for _, field := range []string{"access_token", "refresh_token", "expiry"} {
+		if _, ok := rec[field]; !ok {
+			t.Errorf("the prod/token entry lacks %q", field)
+		}
+	}
+}
+
+func TestKeychainLoadTokenMissing(t *testing.T) {
+	k := realKeychain(t)
+	tok, found, err := k.LoadToken("never-saved")
+	if err != nil || found || tok != (auth.Token{}) {
+		t.Errorf("LoadToken of a missing profile = %+v, found %v, %v; want zero, false, nil", tok, found, err)
+	}
+}
+
+func TestKeychainDeleteProfile(t *testing.T) {
+	k := realKeychain(t)
+	for _, p := range []string{"prod", "staging"} {
+		if err := k.SetClientSecret(p, "secret-"+p); err != nil {
+			t.Fatal(err)
+		}
+		if err := k.SaveToken(p, auth.Token{AccessToken: "at-" + p, Expiry: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 2 { // the second time finds nothing and is fine with it
+		if err := k.DeleteProfile("prod"); err != nil {
+			t.Fatalf("DeleteProfile: %v", err)
+		}
+	}
+	for _, account := range []string{"prod/client-secret", "prod/token"} {
+		if _, ok := secretTool(t, k.Service, account); ok {
+			t.Errorf("%s survived DeleteProfile", account)
+		}
+	}
+	if _, found, err := k.LoadToken("prod"); found || err != nil {
+		t.Errorf("LoadToken after DeleteProfile = found %v, %v", found, err)
+	}
+	// Another profile's entries are its own.
+	for _, account := range []string{"staging/client-secret", "staging/token"} {
+		if _, ok := secretTool(t, k.Service, account); !ok {
+			t.Errorf("DeleteProfile(prod) removed %s", account)
+		}
+	}
+}
+
+// The config names a profile; its secrets go to the keychain only.
+func TestConfigHoldsNoSecret(t *testing.T) {
+	k := realKeychain(t)
+	const secret, access, refresh = "cs-5f1e9a7b", "at-0c2d8e44", "rt-93ab17f0"
+	path := configPath(t)
+	c := &Config{}
+	c.EnsureDeviceID()
+	c.Put(Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "public-key"})
+	if err := k.SetClientSecret("prod", secret); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SaveToken("prod", auth.Token{AccessToken: access, RefreshToken: refresh, Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(data, []byte("public-key")) {
+		t.Fatalf("the config lacks the profile: %s", data)
+	}
+	for _, s := range []string{secret, access, refresh} {
+		if bytes.Contains(data, []byte(s)) {
+			t.Errorf("the config file holds the secret %q: %s", s, data)
+		}
+	}
+}
+
+// With no session bus to reach, every operation says the keychain is
+// unavailable and what to do, and no error carries the secret. It runs in a
+// child process because godbus keeps its first session bus connection for
+// the life of the process.
+func TestKeychainUnavailable(t *testing.T) {
+	if runChild(t, "DBUS_SESSION_BUS_ADDRESS=unix:path="+filepath.Join(t.TempDir(), "no-such-bus")) {
+		return
+	}
+	const secret = "s3cret-never-in-errors"
+	k := Keychain{Service: "tokentray-test-unavailable"}
+	errs := map[string]error{"SetClientSecret": k.SetClientSecret("prod", secret)}
+	_, errs["ClientSecret"] = k.ClientSecret("prod")
+	errs["SaveToken"] = k.SaveToken("prod", auth.Token{AccessToken: secret, RefreshToken: secret})
+	_, found, err := k.LoadToken("prod")
+	errs["LoadToken"] = err
+	if found {
+		t.Error("LoadToken found a token without a keychain")
+	}
+	errs["DeleteProfile"] = k.DeleteProfile("prod")
+	for op, err := range errs {
+		if err == nil {
+			t.Errorf("%s succeeded without a keychain", op)
+			continue
+		}
+		msg := err.Error()
+		if !strings.Contains(msg, `keychain (service "tokentray-test-unavailable")`) ||
+			!strings.Contains(msg, "not available or locked") || !strings.Contains(msg, "unlock your keyring") {
+			t.Errorf("%s: %q does not say the keychain is unavailable and what to do", op, msg)
+		}
+		if errors.Is(err, ErrNotFound) {
+			t.Errorf("%s: an unreachable keychain must not look like a missing entry: %v", op, err)
+		}
+		assertNoSecret(t, err, secret)
+	}
+}
+
+// Re-adding a profile means new credentials, so the token granted for the
+// old ones must not be served.
+func TestAddProfileDropsOldGrant(t *testing.T) {
+	k := realKeychain(t)
+	path := configPath(t)
+	p := Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key"}
+	if err := AddProfile(path, k, p, "first"); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SaveToken("prod", auth.Token{AccessToken: "old-grant", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	first, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.ClientKey = "other-key"
+	if err := AddProfile(path, k, p, "second"); err != nil {
+		t.Fatal(err)
+	}
+	if _, found, err := k.LoadToken("prod"); found || err != nil {
+		t.Errorf("after re-adding: LoadToken found %v, %v; want the old grant gone", found, err)
+	}
+	if s, err := k.ClientSecret("prod"); err != nil || s != "second" {
+		t.Errorf("ClientSecret = %q, %v; want the new one", s, err)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cfg.Profile("prod"); got.ClientKey != "other-key" || len(cfg.Profiles) != 1 {
+		t.Errorf("config after re-adding: %+v", cfg.Profiles)
+	}
+	if cfg.DeviceID == "" || cfg.DeviceID != first.DeviceID {
+		t.Errorf("device id %q after re-adding, want the first one %q kept", cfg.DeviceID, first.DeviceID)
+	}
+}
