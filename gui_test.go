@@ -1,0 +1,363 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+
+	"github.com/tokentray/tokentray/agent"
+)
+
+// TestGUIWindow builds both executables, starts the GUI on a fresh profile
+// directory and checks on the X server that its window appears and draws
+// something, leaving a screenshot in build/screenshots. Then it closes the
+// window as a window manager would and expects the GUI to exit.
+func TestGUIWindow(t *testing.T) {
+	display := os.Getenv("DISPLAY")
+	if display == "" {
+		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
+			t.Fatal("TOKENTRAY_DESKTOP_SESSION=1 but DISPLAY is empty: the session has no X server")
+		}
+		t.Skip("no DISPLAY; run under .ci/desktop-session")
+	}
+
+	dir := t.TempDir()
+	gui := filepath.Join(dir, "tokentray-gui")
+	goBuild(t, gui, ".")
+	withAgent := false
+	if _, err := os.Stat(filepath.Join("cmd", "tokentray", "main.go")); err == nil {
+		goBuild(t, filepath.Join(dir, "tokentray"), "./cmd/tokentray")
+		withAgent = true
+	}
+
+	runtimeDir := filepath.Join(dir, "run")
+	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(gui)
+	var output bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &output, &output
+	cmd.Env = append(os.Environ(),
+		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"),
+		"XDG_CACHE_HOME="+filepath.Join(dir, "cache"),
+		"XDG_RUNTIME_DIR="+runtimeDir,
+	)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// exited is closed once the GUI has ended, with its status in exitErr.
+	exited := make(chan struct{})
+	var exitErr error
+	go func() {
+		exitErr = cmd.Wait()
+		close(exited)
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // a no-op once the window was closed
+		<-exited
+		if withAgent {
+			quitAgent(t, filepath.Join(runtimeDir, "tokentray", "agent.sock"))
+		}
+		if t.Failed() {
+			t.Logf("GUI output:\n%s", output.String())
+			if log, err := os.ReadFile(filepath.Join(dir, "cache", "tokentray", "tokentray.log")); err == nil {
+				t.Logf("agent log:\n%s", log)
+			}
+		}
+	})
+
+	x, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		t.Fatalf("connecting to X display %s: %v", display, err)
+	}
+	defer x.Close()
+	screen := xproto.Setup(x).DefaultScreen(x)
+
+	win := waitForWindow(t, x, screen.Root, "Tokentray", exited)
+	waitMapped(t, x, win)
+	area := windowArea(t, x, win, screen.Root)
+
+	// Launching Tokentray again hands over to the open window and exits.
+	second := exec.Command(gui)
+	second.Env = cmd.Env
+	if out, err := runWithin(second, 15*time.Second); err != nil {
+		t.Errorf("a second GUI: %v\n%s", err, out)
+	}
+	if n := countWindows(t, x, screen.Root, "Tokentray"); n != 1 {
+		t.Errorf("%d windows named Tokentray after a second launch, want 1", n)
+	}
+
+	// The first frames may still be blank: wait until the window draws.
+	var shot *image.RGBA
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		shot = grabScreen(t, x, screen)
+		if !singleColour(shot, area) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the window's area %v is a single colour after 20 s", area)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if withAgent {
+		waitForAgent(t, filepath.Join(runtimeDir, "tokentray", "agent.sock"))
+		// A moment for the window to show the agent's answer, if any.
+		time.Sleep(time.Second)
+		shot = grabScreen(t, x, screen)
+	}
+	savePNG(t, filepath.Join("build", "screenshots", "gui-form.png"), shot)
+
+	closeWindow(t, x, win)
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Errorf("the GUI exited with %v after its window closed, want status 0", exitErr)
+		}
+	case <-time.After(15 * time.Second):
+		t.Error("the GUI still runs 15 s after its window closed")
+	}
+}
+
+func goBuild(t *testing.T, out, pkg string) {
+	t.Helper()
+	build := exec.Command("go", "build", "-o", out, pkg)
+	if b, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
+	}
+}
+
+// waitForWindow polls the top-level windows until one is named name.
+func waitForWindow(t *testing.T, x *xgb.Conn, root xproto.Window, name string, exited <-chan struct{}) xproto.Window {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		tree, err := xproto.QueryTree(x, root).Reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tree.Children {
+			if windowName(x, w) == name {
+				return w
+			}
+		}
+		select {
+		case <-exited:
+			t.Fatal("the GUI exited before its window appeared")
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no top-level window named %q after 60 s", name)
+		}
+	}
+}
+
+// runWithin runs cmd and kills it when it takes longer than d.
+func runWithin(cmd *exec.Cmd, d time.Duration) ([]byte, error) {
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	timer := time.AfterFunc(d, func() { _ = cmd.Process.Kill() })
+	defer timer.Stop()
+	err := cmd.Wait()
+	return out.Bytes(), err
+}
+
+func countWindows(t *testing.T, x *xgb.Conn, root xproto.Window, name string) int {
+	t.Helper()
+	tree, err := xproto.QueryTree(x, root).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, w := range tree.Children {
+		if windowName(x, w) == name {
+			n++
+		}
+	}
+	return n
+}
+
+// waitMapped waits until w is viewable: GLFW names a window before it maps
+// it, so the window may be found a moment before it shows.
+func waitMapped(t *testing.T, x *xgb.Conn, w xproto.Window) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		attrs, err := xproto.GetWindowAttributes(x, w).Reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if attrs.MapState == xproto.MapStateViewable {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the window's map state is %d after 10 s, want viewable (%d)", attrs.MapState, xproto.MapStateViewable)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// windowName reads _NET_WM_NAME, falling back to WM_NAME.
+func windowName(x *xgb.Conn, w xproto.Window) string {
+	for _, prop := range []string{"_NET_WM_NAME", "WM_NAME"} {
+		atom, err := xproto.InternAtom(x, true, uint16(len(prop)), prop).Reply()
+		if err != nil || atom.Atom == xproto.AtomNone {
+			continue
+		}
+		reply, err := xproto.GetProperty(x, false, w, atom.Atom, xproto.GetPropertyTypeAny, 0, 256).Reply()
+		if err == nil && reply.ValueLen > 0 {
+			return string(reply.Value)
+		}
+	}
+	return ""
+}
+
+// windowArea is w's rectangle in root coordinates.
+func windowArea(t *testing.T, x *xgb.Conn, w, root xproto.Window) image.Rectangle {
+	t.Helper()
+	geom, err := xproto.GetGeometry(x, xproto.Drawable(w)).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos, err := xproto.TranslateCoordinates(x, w, root, 0, 0).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := image.Rect(int(pos.DstX), int(pos.DstY), int(pos.DstX)+int(geom.Width), int(pos.DstY)+int(geom.Height))
+	if r.Dx() < 100 || r.Dy() < 100 {
+		t.Errorf("the window is %dx%d, too small to show the form", r.Dx(), r.Dy())
+	}
+	return r
+}
+
+// grabScreen reads the whole screen, which must use 32 bits per pixel
+// (as Xvfb's depth 24 does), into an RGBA image.
+func grabScreen(t *testing.T, x *xgb.Conn, screen *xproto.ScreenInfo) *image.RGBA {
+	t.Helper()
+	setup := xproto.Setup(x)
+	bpp := 0
+	for _, f := range setup.PixmapFormats {
+		if f.Depth == screen.RootDepth {
+			bpp = int(f.BitsPerPixel)
+		}
+	}
+	if bpp != 32 {
+		t.Fatalf("the screen has depth %d at %d bits per pixel; the test reads 32", screen.RootDepth, bpp)
+	}
+	w, h := int(screen.WidthInPixels), int(screen.HeightInPixels)
+	reply, err := xproto.GetImage(x, xproto.ImageFormatZPixmap, xproto.Drawable(screen.Root),
+		0, 0, uint16(w), uint16(h), 0xffffffff).Reply()
+	if err != nil {
+		t.Fatalf("GetImage: %v", err)
+	}
+	if len(reply.Data) < w*h*4 {
+		t.Fatalf("GetImage gave %d bytes for %dx%d pixels", len(reply.Data), w, h)
+	}
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	lsb := setup.ImageByteOrder == xproto.ImageOrderLSBFirst
+	for i := 0; i < w*h; i++ {
+		p := reply.Data[i*4 : i*4+4]
+		if lsb { // B G R X
+			img.Pix[i*4], img.Pix[i*4+1], img.Pix[i*4+2] = p[2], p[1], p[0]
+		} else { // X R G B
+			img.Pix[i*4], img.Pix[i*4+1], img.Pix[i*4+2] = p[1], p[2], p[3]
+		}
+		img.Pix[i*4+3] = 0xff
+	}
+	return img
+}
+
+func singleColour(img *image.RGBA, r image.Rectangle) bool {
+	r = r.Intersect(img.Bounds())
+	if r.Empty() {
+		return true
+	}
+	first := img.RGBAAt(r.Min.X, r.Min.Y)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			if img.RGBAAt(x, y) != first {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func savePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshot: %s", path)
+}
+
+// closeWindow asks w to close as a window manager's close button does.
+func closeWindow(t *testing.T, x *xgb.Conn, w xproto.Window) {
+	t.Helper()
+	atom := func(name string) xproto.Atom {
+		reply, err := xproto.InternAtom(x, false, uint16(len(name)), name).Reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return reply.Atom
+	}
+	protocols, deleteWindow := atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW")
+	ev := xproto.ClientMessageEvent{
+		Format: 32,
+		Window: w,
+		Type:   protocols,
+		Data:   xproto.ClientMessageDataUnionData32New([]uint32{uint32(deleteWindow), xproto.TimeCurrentTime, 0, 0, 0}),
+	}
+	if err := xproto.SendEventChecked(x, false, w, xproto.EventMaskNoEvent, string(ev.Bytes())).Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitForAgent waits until the agent the GUI started answers on socket.
+func waitForAgent(t *testing.T, socket string) {
+	t.Helper()
+	client := agent.NewClient(socket)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		_, err := client.Status(ctx)
+		cancel()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the agent the GUI should have started does not answer: %v", err)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func quitAgent(t *testing.T, socket string) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := agent.NewClient(socket).Quit(ctx); err != nil && !errors.Is(err, agent.ErrNotRunning) {
+		t.Errorf("stopping the agent: %v", err)
+	}
+}

@@ -1,0 +1,61 @@
+// Command tokentray-gui is Tokentray's window. It runs only while the window
+// is open: it starts the tray agent when none answers, and exits when the
+// window closes, leaving the agent in the tray.
+package main
+
+import (
+	"context"
+	"errors"
+	"log"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/app"
+
+	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/assets"
+	"github.com/tokentray/tokentray/store"
+	"github.com/tokentray/tokentray/ui"
+)
+
+func main() {
+	client, err := agent.DefaultClient()
+	if err != nil {
+		log.Fatal(err)
+	}
+	configPath, err := store.DefaultPath()
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	// Plain `go build` does not inject FyneApp.toml, so the ID is set here.
+	a := app.NewWithID("io.github.tokentray")
+	a.SetIcon(fyne.NewStaticResource("icon.png", assets.Icon))
+	w := ui.New(a, client, configPath)
+	w.SetMaster()
+
+	// Launching Tokentray again (or the tray's "Open Tokentray") must always
+	// bring this window up, since some desktops show no tray at all.
+	ln, err := agent.ListenGUI(func() {
+		fyne.Do(func() {
+			w.Show()
+			w.RequestFocus()
+			w.RefreshStatus()
+		})
+	})
+	switch {
+	case errors.Is(err, agent.ErrGUIRunning):
+		return // the running window was asked to show itself
+	case err != nil:
+		log.Printf("Opening Tokentray again will start a second window: %v", err)
+	default:
+		defer ln.Close()
+	}
+
+	go func() {
+		err := agent.EnsureRunning(context.Background(), client)
+		fyne.Do(func() { w.AgentStarted(err) })
+	}()
+
+	w.ShowAndRun()
+	w.Shutdown()
+}
