@@ -34,10 +34,11 @@ type ProfileStatus struct {
 }
 
 // TokenResponse is the answer to GET /v1/token: the access token alone; the
-// refresh token never leaves the agent.
+// refresh token never leaves the agent. POST /v1/copy leaves AccessToken
+// empty.
 type TokenResponse struct {
 	Profile     string    `json:"profile"`
-	AccessToken string    `json:"access_token"`
+	AccessToken string    `json:"access_token,omitempty"`
 	Expiry      time.Time `json:"expiry"`
 }
 
@@ -88,6 +89,14 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 func (c *Client) Token(ctx context.Context, profile string) (TokenResponse, error) {
 	var t TokenResponse
 	err := c.do(ctx, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile), &t)
+	return t, err
+}
+
+// Copy asks the agent to put a valid access token of profile on the
+// clipboard; the answer has the expiry and no token.
+func (c *Client) Copy(ctx context.Context, profile string) (TokenResponse, error) {
+	var t TokenResponse
+	err := c.do(ctx, http.MethodPost, "/v1/copy?profile="+url.QueryEscape(profile), &t)
 	return t, err
 }
 

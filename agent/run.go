@@ -25,8 +25,9 @@ func Run(socket, configPath string) error {
 		ln.Close()
 		return err
 	}
-	tray := &Tray{Tokens: tokens, Open: OpenGUI, Quit: systray.Quit}
-	srv := &Server{Tokens: tokens, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}
+	clip := &Clipboard{}
+	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit}
+	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
 			log.Printf("LocalAPI stopped: %v", err)

@@ -59,10 +59,11 @@ func (l sameUserOnly) Accept() (net.Conn, error) {
 
 // Server serves the LocalAPI.
 type Server struct {
-	Tokens   *Tokens
-	OnReload func()       // after the profiles were read again
-	OnOpen   func() error // show the GUI
-	OnQuit   func()
+	Tokens    *Tokens
+	Clipboard *Clipboard   // nil: POST /v1/copy is not served
+	OnReload  func()       // after the profiles were read again
+	OnOpen    func() error // show the GUI
+	OnQuit    func()
 }
 
 // Handler routes the LocalAPI.
@@ -70,6 +71,7 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /v1/token", s.token)
+	mux.HandleFunc("POST /v1/copy", s.copy)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	mux.HandleFunc("POST /v1/open", s.open)
 	mux.HandleFunc("POST /v1/quit", s.quit)
@@ -87,9 +89,8 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {
-	name := r.URL.Query().Get("profile")
-	if name == "" {
-		writeError(w, http.StatusBadRequest, errors.New("name a profile: /v1/token?profile=NAME"))
+	name, ok := profileParam(w, r)
+	if !ok {
 		return
 	}
 	tok, err := s.Tokens.Token(r.Context(), name)
@@ -98,6 +99,33 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry})
+}
+
+// copy puts the token on the clipboard from the agent, so that it survives
+// the window that asked for it; the answer carries the expiry, not the token.
+func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
+	name, ok := profileParam(w, r)
+	if !ok {
+		return
+	}
+	if s.Clipboard == nil {
+		writeError(w, http.StatusNotImplemented, errors.New("this agent has no clipboard"))
+		return
+	}
+	tok, err := copyToken(r.Context(), s.Tokens, s.Clipboard, name)
+	if err != nil {
+		writeError(w, statusFor(err), err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, Expiry: tok.Expiry})
+}
+
+func profileParam(w http.ResponseWriter, r *http.Request) (string, bool) {
+	name := r.URL.Query().Get("profile")
+	if name == "" {
+		writeError(w, http.StatusBadRequest, fmt.Errorf("name a profile: %s?profile=NAME", r.URL.Path))
+	}
+	return name, name != ""
 }
 
 func (s *Server) reload(w http.ResponseWriter, _ *http.Request) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"fyne.io/systray"
-	"golang.design/x/clipboard"
 
 	"github.com/tokentray/tokentray/assets"
 )
@@ -18,14 +17,13 @@ const copyTimeout = 2 * time.Minute
 
 // Tray is the agent's tray icon and menu.
 type Tray struct {
-	Tokens *Tokens
-	Open   func() error
-	Quit   func()
+	Tokens    *Tokens
+	Clipboard *Clipboard
+	Open      func() error
+	Quit      func()
 
-	mu       sync.Mutex
-	ready    bool
-	clipErr  error
-	clipOnce sync.Once
+	mu    sync.Mutex
+	ready bool
 }
 
 // OnReady builds the menu once the tray host accepted the icon.
@@ -74,18 +72,12 @@ func onClick(item *systray.MenuItem, do func()) {
 }
 
 func (t *Tray) copyToken(profile string) {
-	t.clipOnce.Do(func() { t.clipErr = clipboard.Init() })
-	if t.clipErr != nil {
-		log.Printf("copy token of %s: no clipboard: %v", profile, t.clipErr)
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), copyTimeout)
 	defer cancel()
-	tok, err := t.Tokens.Token(ctx, profile)
+	tok, err := copyToken(ctx, t.Tokens, t.Clipboard, profile)
 	if err != nil {
 		log.Printf("copy token: %v", err)
 		return
 	}
-	clipboard.Write(clipboard.FmtText, []byte(tok.AccessToken))
 	log.Printf("copied the token of %s, valid until %s", profile, tok.Expiry.Format(time.RFC3339))
 }

@@ -25,6 +25,7 @@ import (
 type Agent interface {
 	Status(ctx context.Context) (agent.Status, error)
 	Token(ctx context.Context, profile string) (agent.TokenResponse, error)
+	Copy(ctx context.Context, profile string) (agent.TokenResponse, error)
 	Reload(ctx context.Context) error
 }
 
@@ -138,20 +139,20 @@ func (w *Window) show(screen fyne.CanvasObject) {
 	w.body.Refresh()
 }
 
-// copyToken fetches profile's token from the agent and puts it on the
-// clipboard, reporting the outcome in status. The token itself is never
-// shown.
+// copyToken has the agent put profile's token on the clipboard, reporting
+// the outcome in status. The agent owns the copy because on X11 a copy dies
+// with its owner, and this window may close right after. The token itself
+// is never shown.
 func (w *Window) copyToken(profile string, button *widget.Button, status *widget.Label) {
 	button.Disable()
 	w.goBackground(func(ctx context.Context) {
-		tok, err := w.agent.Token(ctx, profile)
+		tok, err := w.agent.Copy(ctx, profile)
 		fyne.Do(func() {
 			button.Enable()
 			if err != nil {
-				setError(status, "No token: ", err)
+				setError(status, "No token copied: ", err)
 				return
 			}
-			w.app.Clipboard().SetContent(tok.AccessToken)
 			setInfo(status, "Token copied · valid until "+formatExpiry(tok.Expiry, time.Now()))
 		})
 	})

@@ -119,7 +119,7 @@ func TestCopyTokenFromTray(t *testing.T) {
 	}
 
 	w := startWatcher(t)
-	cmd, _ := startAgent(t, env, runtimeDir)
+	cmd, client := startAgent(t, env, runtimeDir)
 	tray := findTray(t, cmd.Process.Pid, 20*time.Second)
 	if _, ok := tray.find(t, "work/Copy token"); !ok {
 		t.Fatalf("the tray has no work/Copy token; top level: %q", tray.labels(t))
@@ -156,6 +156,21 @@ func TestCopyTokenFromTray(t *testing.T) {
 	}
 	if n := server.Acquires(); n != 1 {
 		t.Errorf("the server saw %d token requests, want 1: the agent should reuse its token", n)
+	}
+
+	// The window's Copy token goes through the agent, which owns the
+	// clipboard after the window has closed.
+	other := exec.Command("xclip", "-i", "-selection", "clipboard")
+	other.Stdin = strings.NewReader("something else")
+	if err := other.Run(); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := client.Copy(context.Background(), "work")
+	if err != nil || resp.AccessToken != "" {
+		t.Fatalf("POST /v1/copy: %v; the answer must not carry the token", err)
+	}
+	if got := readClipboard(t); got != copied {
+		t.Errorf("after /v1/copy the clipboard holds %q, want the token", got[:min(len(got), 20)])
 	}
 
 	stdout, _, code = tokentray(t, env, "", "agent")
