@@ -128,6 +128,13 @@ func TestGUIWindow(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Error("the GUI still runs 15 s after its window closed")
 	}
+	if withAgent {
+		// The agent keeps the tray and the tokens after the window is gone.
+		socket := filepath.Join(runtimeDir, "tokentray", "agent.sock")
+		if _, err := agent.NewClient(socket).Status(context.Background()); err != nil {
+			t.Errorf("the agent stopped with the window: %v", err)
+		}
+	}
 }
 
 func goBuild(t *testing.T, out, pkg string) {
