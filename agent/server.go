@@ -162,11 +162,10 @@ func (s *Server) quit(w http.ResponseWriter, _ *http.Request) {
 // statusFor maps a token error to the HTTP status the client turns back into
 // an exit code: 404 unknown profile, 403 the user must act, 502 otherwise.
 func statusFor(err error) int {
-	var authErr *auth.Error
 	switch {
 	case errors.Is(err, ErrUnknownProfile):
 		return http.StatusNotFound
-	case errors.As(err, &authErr) && authErr.Rejected():
+	case auth.ActionOf(err) == auth.NeedsUser:
 		return http.StatusForbidden
 	default:
 		return http.StatusBadGateway

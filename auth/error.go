@@ -1,10 +1,37 @@
 package auth
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 )
+
+// Action is what the caller of a flow should do about a failed request.
+type Action int
+
+const (
+	// RetryLater: the network, a timeout, a 5xx or a 429. Back off (honouring
+	// RetryAfter) and keep serving the last good token while it is valid.
+	RetryLater Action = iota
+	// Reacquire: the refresh token was refused. Acquire a new grant with the
+	// stored credentials.
+	Reacquire
+	// NeedsUser: the credentials, the session token or the settings were
+	// refused. Retrying cannot help; the user must change something.
+	NeedsUser
+)
+
+func (a Action) String() string {
+	switch a {
+	case Reacquire:
+		return "reacquire"
+	case NeedsUser:
+		return "needs user"
+	default:
+		return "retry later"
+	}
+}
 
 // Error is a failed token request. Its text names the operation, the HTTP
 // status and a short reason taken from the response, never a secret.
@@ -14,6 +41,7 @@ type Error struct {
 	Reason     string        // short and redacted
 	RetryAfter time.Duration // from a Retry-After header; 0 when absent
 	Err        error         // the transport or decoding error, if any
+	Action     Action        // what to do about it; see StatusAction
 }
 
 func (e *Error) Error() string {
@@ -31,8 +59,25 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// Rejected reports whether the server refused the credentials or the refresh
-// token it was given, so that retrying the same request cannot help.
-func (e *Error) Rejected() bool {
-	return e.Status == http.StatusBadRequest || e.Status == http.StatusUnauthorized || e.Status == http.StatusForbidden
+// StatusAction is the Action an HTTP error status calls for. A refused
+// refresh may only mean the refresh token is spent, so it is re-acquired;
+// a refused acquire means the credentials or the base URL are wrong.
+func StatusAction(op string, status int) Action {
+	switch {
+	case status == http.StatusTooManyRequests, status == http.StatusRequestTimeout, status >= 500:
+		return RetryLater
+	case op == "refresh" && (status == http.StatusBadRequest || status == http.StatusUnauthorized || status == http.StatusForbidden):
+		return Reacquire
+	default:
+		return NeedsUser
+	}
+}
+
+// ActionOf is the Action err calls for. Errors that are not an *Error (a
+// cancelled context, a store failure) are worth retrying.
+func ActionOf(err error) Action {
+	if e, ok := errors.AsType[*Error](err); ok {
+		return e.Action
+	}
+	return RetryLater
 }

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 )
@@ -32,7 +31,7 @@ func Fresh(ctx context.Context, flow Flow, st TokenStore, profile string, now ti
 	var t Token
 	if found && old.RefreshToken != "" {
 		t, err = flow.Refresh(ctx, old.RefreshToken)
-		if ae, ok := errors.AsType[*Error](err); ok && ae.Rejected() {
+		if ActionOf(err) == Reacquire {
 			t, err = flow.Acquire(ctx)
 		}
 	} else {

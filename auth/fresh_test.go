@@ -121,23 +121,23 @@ func TestFreshAcquiresWithoutRefreshToken(t *testing.T) {
 func TestFreshFailureKeepsStoredToken(t *testing.T) {
 	expired := auth.Token{AccessToken: "a", RefreshToken: "r", Expiry: time.Now().Add(-time.Minute)}
 	for _, tc := range []struct {
-		name          string
-		faults        int
-		status        int
-		wantAcquires  int
-		wantRejection bool
+		name         string
+		faults       int
+		status       int
+		wantAcquires int
+		wantAction   auth.Action
 	}{
 		// A server error is worth a retry later, not a new grant.
-		{"refresh 503", 1, http.StatusServiceUnavailable, 0, false},
+		{"refresh 503", 1, http.StatusServiceUnavailable, 0, auth.RetryLater},
 		// A rejected refresh falls back to acquire, which fails too.
-		{"refresh and acquire 401", 2, http.StatusUnauthorized, 1, true},
+		{"refresh and acquire 401", 2, http.StatusUnauthorized, 1, auth.NeedsUser},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv, flow, st := freshSetup(t, &expired)
 			srv.FailNext(tc.faults, authtest.Fault{Status: tc.status, Body: []byte(`{"message":"no"}`)})
 			got, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin)
 			var ae *auth.Error
-			if !errors.As(err, &ae) || ae.Status != tc.status || ae.Rejected() != tc.wantRejection {
+			if !errors.As(err, &ae) || ae.Status != tc.status || ae.Action != tc.wantAction {
 				t.Fatalf("got %v", err)
 			}
 			if got != (auth.Token{}) || st.saves != 0 || st.tokens["p"] != expired {

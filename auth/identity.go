@@ -69,7 +69,7 @@ func (f *IdentityFlow) Acquire(ctx context.Context) (Token, error) {
 // its outcome, so the caller must persist the one returned.
 func (f *IdentityFlow) Refresh(ctx context.Context, refreshToken string) (Token, error) {
 	if refreshToken == "" {
-		return Token{}, &Error{Op: "refresh", Reason: "no refresh token"}
+		return Token{}, &Error{Op: "refresh", Reason: "no refresh token", Action: Reacquire}
 	}
 	return f.request(ctx, "refresh", identityRefreshPath, refreshToken)
 }
@@ -90,13 +90,16 @@ type identityResponseBody struct {
 }
 
 func (f *IdentityFlow) request(ctx context.Context, op, path, refreshToken string) (Token, error) {
+	// Settings the request cannot be made with need the user; anything
+	// that goes wrong on the way is worth another try.
+	misconfigured := func(err error) (Token, error) { return Token{}, &Error{Op: op, Err: err, Action: NeedsUser} }
 	fail := func(err error) (Token, error) { return Token{}, &Error{Op: op, Err: err} }
 	endpoint, err := f.endpoint(path)
 	if err != nil {
-		return fail(err)
+		return misconfigured(err)
 	}
 	if err := f.checkConfig(); err != nil {
-		return fail(err)
+		return misconfigured(err)
 	}
 	payload := identityRequestBody{
 		ClientKey:    f.ClientKey,
@@ -109,7 +112,7 @@ func (f *IdentityFlow) request(ctx context.Context, op, path, refreshToken strin
 	body, _ := json.Marshal(payload) // strings only: cannot fail
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, endpoint, bytes.NewReader(body))
 	if err != nil {
-		return fail(err)
+		return misconfigured(err)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("Accept", "application/json")
@@ -128,7 +131,7 @@ func (f *IdentityFlow) request(ctx context.Context, op, path, refreshToken strin
 	red := newRedactor(f.ClientSecret, refreshToken)
 	raw, readErr := io.ReadAll(io.LimitReader(resp.Body, maxResponseBody+1))
 	if resp.StatusCode != http.StatusOK {
-		e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), f.now())}
+		e := &Error{Op: op, Status: resp.StatusCode, RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), f.now()), Action: StatusAction(op, resp.StatusCode)}
 		if loc := resp.Header.Get("Location"); resp.StatusCode/100 == 3 && loc != "" {
 			e.Reason = "redirected to " + truncate(red.clean(loc)) + "; set the base URL to the final address"
 		} else {

@@ -144,7 +144,7 @@ func TestAcquireAndRefreshRotate(t *testing.T) {
 	// Reusing a spent refresh token is rejected and revokes the family.
 	_, err = flow.Refresh(ctx, first.RefreshToken)
 	var ae *auth.Error
-	if !errors.As(err, &ae) || ae.Op != "refresh" || ae.Status != http.StatusUnauthorized || !ae.Rejected() {
+	if !errors.As(err, &ae) || ae.Op != "refresh" || ae.Status != http.StatusUnauthorized || ae.Action != auth.Reacquire {
 		t.Fatalf("reuse gave %v", err)
 	}
 	if srv.Accepts(second.AccessToken) {
@@ -255,23 +255,23 @@ func TestErrors(t *testing.T) {
 		body       string
 		wantStatus int
 		wantText   string
-		rejected   bool
+		action     auth.Action
 		retryAfter time.Duration // -1: about an hour
 	}{
-		{"401 JSON", 401, nil, `{"message":"Invalid client credentials"}`, 401, "acquire: server answered 401 Unauthorized: Invalid client credentials", true, 0},
-		{"403", 403, nil, `{"error":"access_denied"}`, 403, "access_denied", true, 0},
-		{"404 HTML", 404, http.Header{"Content-Type": {"text/html"}}, "<html><body><h1>Not Found</h1></body></html>", 404, "404 Not Found: Not Found", false, 0},
-		{"429 seconds", 429, http.Header{"Retry-After": {"30"}}, "slow down", 429, "slow down", false, 30 * time.Second},
-		{"429 date", 429, http.Header{"Retry-After": {retryDate}}, "", 429, "429 Too Many Requests", false, -1},
-		{"503", 503, http.Header{"Retry-After": {"5"}}, "<h1>Service Unavailable</h1>", 503, "Service Unavailable", false, 5 * time.Second},
-		{"malformed JSON", 200, nil, `{"accessToken":`, 200, "malformed response", false, 0},
-		{"not JSON", 200, nil, `<html>hello</html>`, 200, "malformed response", false, 0},
-		{"oversized", 200, nil, oversized, 200, "response larger than 1 MiB", false, 0},
-		{"missing accessToken", 200, nil, `{"expiresIn":3600}`, 200, "no accessToken", false, 0},
-		{"empty accessToken", 200, nil, `{"accessToken":"","expiresIn":3600}`, 200, "no accessToken", false, 0},
-		{"missing expiresIn", 200, nil, `{"accessToken":"tok-a"}`, 200, "no expiresIn", false, 0},
-		{"zero expiresIn", 200, nil, `{"accessToken":"tok-a","expiresIn":0}`, 200, "expiresIn", false, 0},
-		{"text expiresIn", 200, nil, `{"accessToken":"tok-a","expiresIn":"soon"}`, 200, "expiresIn", false, 0},
+		{"401 JSON", 401, nil, `{"message":"Invalid client credentials"}`, 401, "acquire: server answered 401 Unauthorized: Invalid client credentials", auth.NeedsUser, 0},
+		{"403", 403, nil, `{"error":"access_denied"}`, 403, "access_denied", auth.NeedsUser, 0},
+		{"404 HTML", 404, http.Header{"Content-Type": {"text/html"}}, "<html><body><h1>Not Found</h1></body></html>", 404, "404 Not Found: Not Found", auth.NeedsUser, 0},
+		{"429 seconds", 429, http.Header{"Retry-After": {"30"}}, "slow down", 429, "slow down", auth.RetryLater, 30 * time.Second},
+		{"429 date", 429, http.Header{"Retry-After": {retryDate}}, "", 429, "429 Too Many Requests", auth.RetryLater, -1},
+		{"503", 503, http.Header{"Retry-After": {"5"}}, "<h1>Service Unavailable</h1>", 503, "Service Unavailable", auth.RetryLater, 5 * time.Second},
+		{"malformed JSON", 200, nil, `{"accessToken":`, 200, "malformed response", auth.RetryLater, 0},
+		{"not JSON", 200, nil, `<html>hello</html>`, 200, "malformed response", auth.RetryLater, 0},
+		{"oversized", 200, nil, oversized, 200, "response larger than 1 MiB", auth.RetryLater, 0},
+		{"missing accessToken", 200, nil, `{"expiresIn":3600}`, 200, "no accessToken", auth.RetryLater, 0},
+		{"empty accessToken", 200, nil, `{"accessToken":"","expiresIn":3600}`, 200, "no accessToken", auth.RetryLater, 0},
+		{"missing expiresIn", 200, nil, `{"accessToken":"tok-a"}`, 200, "no expiresIn", auth.RetryLater, 0},
+		{"zero expiresIn", 200, nil, `{"accessToken":"tok-a","expiresIn":0}`, 200, "expiresIn", auth.RetryLater, 0},
+		{"text expiresIn", 200, nil, `{"accessToken":"tok-a","expiresIn":"soon"}`, 200, "expiresIn", auth.RetryLater, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			tok, err := newFlow(serveOnce(t, tc.status, tc.header, tc.body)).Acquire(context.Background())
@@ -282,9 +282,9 @@ func TestErrors(t *testing.T) {
 			if !errors.As(err, &ae) {
 				t.Fatalf("error %v (%T) is not an *auth.Error", err, err)
 			}
-			if ae.Op != "acquire" || ae.Status != tc.wantStatus || ae.Rejected() != tc.rejected || !strings.Contains(err.Error(), tc.wantText) {
-				t.Errorf("got %q (status %d, rejected %v); want status %d, rejected %v, text containing %q",
-					err, ae.Status, ae.Rejected(), tc.wantStatus, tc.rejected, tc.wantText)
+			if ae.Op != "acquire" || ae.Status != tc.wantStatus || ae.Action != tc.action || !strings.Contains(err.Error(), tc.wantText) {
+				t.Errorf("got %q (status %d, %v); want status %d, %v, text containing %q",
+					err, ae.Status, ae.Action, tc.wantStatus, tc.action, tc.wantText)
 			}
 			if len(err.Error()) > 200 {
 				t.Errorf("error text is %d bytes long", len(err.Error()))

@@ -93,13 +93,12 @@ func report(err error, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stderr, "tokentray:", err)
 	var ue usageError
-	var authErr *auth.Error
 	var apiErr *agent.APIError
 	switch {
 	case errors.As(err, &ue):
 		fmt.Fprintln(stderr, "Run 'tokentray help' for usage.")
 		return exitUsage
-	case errors.As(err, &authErr) && authErr.Rejected(),
+	case auth.ActionOf(err) == auth.NeedsUser,
 		errors.As(err, &apiErr) && apiErr.Status == 403:
 		return exitUserMust
 	default:
