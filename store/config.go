@@ -25,12 +25,27 @@ const Schema = 1
 // on which network. Its secrets live in the keychain under its Name, never
 // here.
 type Profile struct {
-	Name      string `json:"name"`
-	Flow      string `json:"flow"` // "identity" for now
-	BaseURL   string `json:"base_url"`
+	Name    string `json:"name"`
+	Flow    string `json:"flow"` // FlowIdentity or FlowWeb
+	BaseURL string `json:"base_url"`
+
+	// The identity flow (PROTOCOLS.md §1); its secret is the client secret.
 	ClientKey string `json:"client_key,omitempty"`
 	Network   string `json:"network,omitempty"` // "auto" (or empty) | wifi | ethernet | cellular | other
+
+	// The web grant flow (PROTOCOLS.md §2); its secrets are the client
+	// secret and the session token.
+	ClientID string `json:"client_id,omitempty"`
+	SubType  string `json:"sub_type,omitempty"` // "user" (or empty) | "organization"
+	Sub      string `json:"sub,omitempty"`      // a UUID4
+	Scope    string `json:"scope,omitempty"`    // space separated
 }
+
+// The flows a profile can use.
+const (
+	FlowIdentity = "identity"
+	FlowWeb      = "web"
+)
 
 // Config is the content of config.json.
 type Config struct {

@@ -26,6 +26,7 @@ var ErrNotFound = errors.New("no such keychain entry")
 // Windows). A profile NAME owns two entries, by account name:
 //
 //	NAME/client-secret  the client secret, as given
+//	NAME/session-token  the session token of a web grant profile
 //	NAME/token          the token record: access token, refresh token and
 //	                    expiry as one JSON object
 //
@@ -42,6 +43,7 @@ var _ auth.TokenStore = Keychain{}
 // belongs to exactly one profile.
 const (
 	clientSecretSuffix = "/client-secret"
+	sessionTokenSuffix = "/session-token"
 	tokenSuffix        = "/token"
 )
 
@@ -69,6 +71,23 @@ func (k Keychain) ClientSecret(profile string) (string, error) {
 		return "", err
 	}
 	return k.get(profile + clientSecretSuffix)
+}
+
+// SetSessionToken stores the session token of a web grant profile.
+func (k Keychain) SetSessionToken(profile, token string) error {
+	if err := ValidateProfileName(profile); err != nil {
+		return err
+	}
+	return k.set(profile+sessionTokenSuffix, token)
+}
+
+// SessionToken returns profile's session token; the error wraps ErrNotFound
+// when there is none.
+func (k Keychain) SessionToken(profile string) (string, error) {
+	if err := ValidateProfileName(profile); err != nil {
+		return "", err
+	}
+	return k.get(profile + sessionTokenSuffix)
 }
 
 // SaveToken replaces profile's token record in one keychain write.
@@ -113,7 +132,7 @@ func (k Keychain) DeleteProfile(profile string) error {
 	if err := ValidateProfileName(profile); err != nil {
 		return err
 	}
-	for _, account := range []string{profile + clientSecretSuffix, profile + tokenSuffix} {
+	for _, account := range []string{profile + clientSecretSuffix, profile + sessionTokenSuffix, profile + tokenSuffix} {
 		if err := k.delete(account); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}

@@ -248,7 +248,7 @@ func TestAddProfileDropsOldGrant(t *testing.T) {
 	k := realKeychain(t)
 	path := configPath(t)
 	p := Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key"}
-	if err := AddProfile(path, k, p, "first"); err != nil {
+	if err := AddProfile(path, k, p, Secrets{ClientSecret: "first"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := k.SaveToken("prod", auth.Token{AccessToken: "old-grant", Expiry: time.Now().Add(time.Hour)}); err != nil {
@@ -259,7 +259,7 @@ func TestAddProfileDropsOldGrant(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.ClientKey = "other-key"
-	if err := AddProfile(path, k, p, "second"); err != nil {
+	if err := AddProfile(path, k, p, Secrets{ClientSecret: "second"}); err != nil {
 		t.Fatal(err)
 	}
 	if _, found, err := k.LoadToken("prod"); found || err != nil {

@@ -129,7 +129,7 @@ func TestAddProfileBadName(t *testing.T) {
 	}
 	keyring.MockInit()
 	path := configPath(t)
-	if err := AddProfile(path, Keychain{Service: "tokentray-test"}, Profile{Name: "a/b"}, "s"); err == nil {
+	if err := AddProfile(path, Keychain{Service: "tokentray-test"}, Profile{Name: "a/b"}, Secrets{ClientSecret: "s"}); err == nil {
 		t.Fatal("AddProfile accepted the profile name a/b")
 	}
 	if _, err := os.Stat(path); !os.IsNotExist(err) {

@@ -184,7 +184,7 @@ func add(ctx context.Context, args []string, stdin *os.File, stderr io.Writer) e
 		return err
 	}
 	p := store.Profile{Name: name, Flow: *flow, BaseURL: *baseURL, ClientKey: *clientKey, Network: net}
-	if err := store.AddProfile(path, store.Keychain{}, p, secret); err != nil {
+	if err := store.AddProfile(path, store.Keychain{}, p, store.Secrets{ClientSecret: secret}); err != nil {
 		return err
 	}
 	if client, err := agent.DefaultClient(); err == nil {
