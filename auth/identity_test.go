@@ -368,6 +368,13 @@ func TestServerValidatesRequests(t *testing.T) {
 		{"bad network", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) { m["networkType"] = "lte" }), 400, "networkType"},
 		{"wrong secret", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) { m["clientSecret"] = "nope" }), 401, "credentials"},
 		{"refresh without token", authtest.IdentityRefreshPath, "application/json", body(func(map[string]string) {}), 400, "refreshToken is required"},
+		{"signed-in fields on acquire", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) {
+			m["signatureTimestamp"], m["uid"], m["uidSignature"] = "1758732781", "u", "s"
+		}), 400, "belong to refresh"},
+		{"uid alone", authtest.IdentityRefreshPath, "application/json", body(func(m map[string]string) { m["refreshToken"], m["uid"] = "r", "u" }), 400, "go together"},
+		{"bad signature timestamp", authtest.IdentityRefreshPath, "application/json", body(func(m map[string]string) {
+			m["refreshToken"], m["signatureTimestamp"], m["uid"], m["uidSignature"] = "r", "yesterday", "u", "s"
+		}), 400, "Unix seconds"},
 		{"unknown refresh token", authtest.IdentityRefreshPath, "application/json", body(func(m map[string]string) { m["refreshToken"] = "nope" }), 401, "refresh token"},
 	} {
 		if status, msg := post(tc.path, tc.ctype, tc.body); status != tc.status || !strings.Contains(msg, tc.msg) {
@@ -548,5 +555,76 @@ func TestServerConcurrentUse(t *testing.T) {
 	}
 	if srv.Acquires() != 8 || srv.Refreshes() != 8 || len(srv.Requests()) != 16 {
 		t.Errorf("acquires %d, refreshes %d, requests %d", srv.Acquires(), srv.Refreshes(), len(srv.Requests()))
+	}
+}
+
+func TestRefreshSignedInAccount(t *testing.T) {
+	srv := newServer(t)
+	flow := newFlow(srv.URL)
+	flow.SignatureTimestamp, flow.UID, flow.UIDSignature = "1758732781", "uid-42", "sig/+=secret"
+	ctx := context.Background()
+	tok, err := flow.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := flow.Refresh(ctx, tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if got := jsonKeys(t, reqs[0].Raw); slices.Contains(got, "uid") {
+		t.Errorf("acquire sent the signed-in fields: %v", got)
+	}
+	want := []string{"clientKey", "clientSecret", "deviceId", "deviceInfo", "networkType", "refreshToken", "signatureTimestamp", "uid", "uidSignature"}
+	if got := jsonKeys(t, reqs[1].Raw); !slices.Equal(got, want) {
+		t.Errorf("refresh body keys %v, want %v", got, want)
+	}
+	if b := reqs[1].Body; b.SignatureTimestamp != "1758732781" || b.UID != "uid-42" || b.UIDSignature != "sig/+=secret" {
+		t.Errorf("refresh body %+v", b)
+	}
+
+	// The signature is a secret: an echo of it is redacted.
+	echo := serveOnce(t, 401, nil, "bad signature sig/+=secret for uid-42")
+	flow.BaseURL = echo
+	_, err = flow.Refresh(ctx, "640b00c7-33d8-44f2-ab46-e3d1284a4061")
+	if err == nil || strings.Contains(err.Error(), "sig/+=secret") || !strings.Contains(err.Error(), "uid-42") {
+		t.Errorf("got %v; want the signature redacted and the uid kept", err)
+	}
+	if auth.ActionOf(err) != auth.Reacquire {
+		t.Errorf("a refused refresh: %v, want reacquire", auth.ActionOf(err))
+	}
+}
+
+func TestRefreshRejectedMeansReacquire(t *testing.T) {
+	for _, status := range []int{400, 401, 403} {
+		_, err := newFlow(serveOnce(t, status, nil, `{"message":"no"}`)).Refresh(context.Background(), "rt")
+		if ae := authError(t, err); ae.Status != status || ae.Action != auth.Reacquire {
+			t.Errorf("refresh %d: %v (%v), want reacquire", status, err, ae.Action)
+		}
+	}
+	srv := newServer(t)
+	if _, err := newFlow(srv.URL).Refresh(context.Background(), ""); auth.ActionOf(err) != auth.Reacquire || len(srv.Requests()) != 0 {
+		t.Errorf("no refresh token: %v, %d requests", err, len(srv.Requests()))
+	}
+}
+
+func TestIdentityServerCountsReuses(t *testing.T) {
+	srv := newServer(t)
+	flow := newFlow(srv.URL)
+	ctx := context.Background()
+	tok, err := flow.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := flow.Refresh(ctx, tok.RefreshToken); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Reuses() != 0 {
+		t.Fatalf("reuses %d after one proper refresh", srv.Reuses())
+	}
+	for range 2 {
+		_, _ = flow.Refresh(ctx, tok.RefreshToken)
+	}
+	if _, _ = flow.Refresh(ctx, "never-issued"); srv.Reuses() != 2 {
+		t.Errorf("reuses %d, want 2", srv.Reuses())
 	}
 }

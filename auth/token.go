@@ -20,6 +20,9 @@ type Token struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	Expiry       time.Time `json:"expiry"`
+	// Scope is what the server granted, when the protocol says; it may
+	// differ from what was asked for.
+	Scope string `json:"scope,omitempty"`
 }
 
 // ValidFor reports whether the access token is still accepted d after now.

@@ -54,6 +54,7 @@ type tokenRecord struct {
 	AccessToken  string    `json:"access_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	Expiry       time.Time `json:"expiry"`
+	Scope        string    `json:"scope,omitempty"` // absent in records older than the field
 }
 
 // SetClientSecret stores profile's client secret, replacing any earlier one.

@@ -11,10 +11,10 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"mime"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"sync"
 	"time"
 
@@ -36,6 +36,10 @@ type IdentityBody struct {
 	DeviceInfo   string `json:"deviceInfo"`
 	NetworkType  string `json:"networkType"`
 	RefreshToken string `json:"refreshToken"`
+	// Sent on refresh for signed-in accounts only.
+	SignatureTimestamp string `json:"signatureTimestamp"`
+	UID                string `json:"uid"`
+	UIDSignature       string `json:"uidSignature"`
 }
 
 // IdentityRequest is one request the server received, kept for assertions.
@@ -44,18 +48,6 @@ type IdentityRequest struct {
 	Header http.Header
 	Raw    []byte       // the body as sent
 	Body   IdentityBody // Raw decoded; zero when Raw is not JSON
-}
-
-// Fault is a canned misbehaviour, answered instead of the normal response.
-type Fault struct {
-	Status int         // 0 means 500
-	Header http.Header // added to the response
-	Body   []byte      // sent as is, e.g. malformed JSON or 2 MiB of text
-	// Delay holds the response back, or until the client gives up; it
-	// simulates a server that does not answer in time.
-	Delay time.Duration
-	// Reset closes the connection without any response.
-	Reset bool
 }
 
 // IdentityServer is a fake identity API v3. It issues JWT-shaped access
@@ -71,27 +63,16 @@ type IdentityServer struct {
 	clientKey, clientSecret string
 	signingKey              []byte
 
+	faults faultQueue
+
 	mu        sync.Mutex
 	lifetime  time.Duration
 	relative  bool
 	now       func() time.Time
-	faults    []Fault
 	requests  []IdentityRequest
 	acquires  int
 	refreshes int
-	access    map[string]grant        // issued access token → its grant
-	refresh   map[string]*refreshInfo // issued refresh token → its state
-	revoked   map[string]bool         // family → revoked
-}
-
-type grant struct {
-	family string
-	expiry time.Time
-}
-
-type refreshInfo struct {
-	family, deviceID string
-	spent            bool
+	grants    ledger // refresh tokens are issued to a device ID
 }
 
 // NewIdentityServer starts a fake identity API that accepts the given client
@@ -103,9 +84,7 @@ func NewIdentityServer(clientKey, clientSecret string) *IdentityServer {
 		signingKey:   []byte(rand.Text()),
 		lifetime:     time.Hour,
 		now:          time.Now,
-		access:       map[string]grant{},
-		refresh:      map[string]*refreshInfo{},
-		revoked:      map[string]bool{},
+		grants:       newLedger(),
 	}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
 	s.URL = s.srv.URL
@@ -141,13 +120,7 @@ func (s *IdentityServer) SetClock(now func() time.Time) {
 
 // FailNext answers the next n requests with f instead of serving them. The
 // requests are still recorded and counted. Calls queue up in order.
-func (s *IdentityServer) FailNext(n int, f Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for range n {
-		s.faults = append(s.faults, f)
-	}
-}
+func (s *IdentityServer) FailNext(n int, f Fault) { s.faults.add(n, f) }
 
 // Requests returns a copy of every request received, oldest first.
 func (s *IdentityServer) Requests() []IdentityRequest {
@@ -174,17 +147,24 @@ func (s *IdentityServer) Refreshes() int {
 	return s.refreshes
 }
 
+// Reuses counts the requests that presented a spent refresh token: a
+// client that persists rotated tokens correctly never makes one.
+func (s *IdentityServer) Reuses() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.grants.reuses
+}
+
 // Accepts reports whether the API would honour accessToken now: issued by
 // this server, not expired, and not revoked by refresh-token reuse.
 func (s *IdentityServer) Accepts(accessToken string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	g, ok := s.access[accessToken]
-	return ok && s.now().Before(g.expiry) && !s.revoked[g.family]
+	return s.grants.accepts(accessToken, s.now())
 }
 
 func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
-	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	raw := readBody(r)
 	rec := IdentityRequest{Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw}
 	_ = json.Unmarshal(raw, &rec.Body)
 
@@ -196,15 +176,10 @@ func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
 	case IdentityRefreshPath:
 		s.refreshes++
 	}
-	var fault *Fault
-	if len(s.faults) > 0 {
-		fault = &s.faults[0]
-		s.faults = s.faults[1:]
-	}
 	s.mu.Unlock()
 
-	if fault != nil {
-		serveFault(w, r, fault)
+	if f, ok := s.faults.next(); ok {
+		f.serve(w, r)
 		return
 	}
 	if r.URL.Path != IdentityTokenPath && r.URL.Path != IdentityRefreshPath {
@@ -221,31 +196,6 @@ func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	status, body := s.issue(rec.Body, r.URL.Path == IdentityRefreshPath)
 	writeJSON(w, status, body)
-}
-
-func serveFault(w http.ResponseWriter, r *http.Request, f *Fault) {
-	if f.Delay > 0 {
-		select {
-		case <-time.After(f.Delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if f.Reset {
-		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
-			conn.Close()
-			return
-		}
-	}
-	for k, vs := range f.Header {
-		w.Header()[k] = vs
-	}
-	status := f.Status
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(f.Body)
 }
 
 // checkRequest validates a request as the real API would, returning what is
@@ -278,6 +228,27 @@ func checkRequest(r *http.Request, raw []byte, refresh bool) string {
 	default:
 		return "networkType must be other, wifi, ethernet or cellular"
 	}
+	// A signed-in account's fields come together, on refresh only.
+	signed := 0
+	for _, k := range []string{"signatureTimestamp", "uid", "uidSignature"} {
+		if _, ok := fields[k]; !ok {
+			continue
+		}
+		if v, ok := fields[k].(string); !ok || v == "" {
+			return k + " must be a non-empty string when sent"
+		}
+		signed++
+	}
+	switch {
+	case signed > 0 && !refresh:
+		return "signatureTimestamp, uid and uidSignature belong to refresh"
+	case signed != 0 && signed != 3:
+		return "signatureTimestamp, uid and uidSignature go together"
+	case signed == 3:
+		if _, err := strconv.ParseInt(fields["signatureTimestamp"].(string), 10, 64); err != nil {
+			return "signatureTimestamp must be Unix seconds"
+		}
+	}
 	return ""
 }
 
@@ -291,25 +262,17 @@ func (s *IdentityServer) issue(b IdentityBody, refresh bool) (int, any) {
 	}
 	family := uuid.NewString()
 	if refresh {
-		info, ok := s.refresh[b.RefreshToken]
-		switch {
-		case !ok || info.deviceID != b.DeviceID:
-			return http.StatusUnauthorized, map[string]string{"message": "invalid refresh token"}
-		case info.spent:
-			s.revoked[info.family] = true
-			return http.StatusUnauthorized, map[string]string{"message": "refresh token already used"}
-		case s.revoked[info.family]:
-			return http.StatusUnauthorized, map[string]string{"message": "refresh token revoked"}
+		f, ok, refusal := s.grants.redeem(b.RefreshToken, b.DeviceID)
+		if !ok {
+			return http.StatusUnauthorized, map[string]string{"message": refusal}
 		}
-		info.spent = true
-		family = info.family
+		family = f
 	}
 	now := s.now()
 	expiry := now.Add(s.lifetime)
 	access := s.jwt(b.DeviceID, now, expiry)
 	rt := uuid.NewString()
-	s.access[access] = grant{family: family, expiry: expiry}
-	s.refresh[rt] = &refreshInfo{family: family, deviceID: b.DeviceID}
+	s.grants.issue(family, b.DeviceID, access, rt, expiry)
 	expiresIn := expiry.Unix()
 	if s.relative {
 		expiresIn = int64(s.lifetime / time.Second)
@@ -341,10 +304,4 @@ func (s *IdentityServer) jwt(deviceID string, now, expiry time.Time) string {
 	mac := hmac.New(sha256.New, s.signingKey)
 	mac.Write([]byte(signed))
 	return signed + "." + enc.EncodeToString(mac.Sum(nil))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
 }
