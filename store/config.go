@@ -12,14 +12,44 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 
 	"github.com/google/uuid"
 )
 
 // Schema is the version of the config file format this build reads and
 // writes. Load refuses a file with a higher one rather than drop what a
-// newer Tokentray wrote there.
+// newer Tokentray wrote there, and migrates one with a lower one.
 const Schema = 1
+
+// migrations[n] turns a schema n document into schema n+1. A step works on
+// the raw JSON object, so it needs no Go type for a format no longer
+// written; the array's length makes a missing step a compile error.
+var migrations = [Schema]func(doc map[string]json.RawMessage) error{
+	0: migrateV0,
+}
+
+// migrateV0 upgrades schema 0: a file without "schema", as the pre-release
+// builds wrote and people write by hand. Its profiles had no "flow", since
+// the identity flow was the only one.
+func migrateV0(doc map[string]json.RawMessage) error {
+	raw, ok := doc["profiles"]
+	if !ok || string(raw) == "null" {
+		return nil
+	}
+	var profiles []map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &profiles); err != nil {
+		return err
+	}
+	for _, p := range profiles {
+		if f, ok := p["flow"]; !ok || string(f) == `""` || string(f) == "null" {
+			p["flow"] = json.RawMessage(`"` + FlowIdentity + `"`)
+		}
+	}
+	var err error
+	doc["profiles"], err = json.Marshal(profiles)
+	return err
+}
 
 // Profile is one API client: which flow fetches its tokens, from where, and
 // on which network. Its secrets live in the keychain under its Name, never
@@ -89,9 +119,24 @@ func Load(path string) (*Config, error) {
 	if version.Schema > Schema {
 		return nil, fmt.Errorf("config %s has schema %d, but this Tokentray reads schema %d and older; upgrade Tokentray", path, version.Schema, Schema)
 	}
+	if version.Schema < 0 {
+		return nil, fmt.Errorf("config %s has schema %d, which no Tokentray writes; fix the file", path, version.Schema)
+	}
 	var c Config
+	// The file is decoded as it is first, so that a type error names the
+	// line it is on, and again after migrating.
 	if err := json.Unmarshal(data, &c); err != nil {
 		return nil, parseError(path, data, err)
+	}
+	if version.Schema < Schema {
+		migrated, err := migrate(data, version.Schema)
+		if err != nil {
+			return nil, fmt.Errorf("config %s: migrating from schema %d: %v; fix or remove the file", path, version.Schema, err)
+		}
+		c = Config{}
+		if err := json.Unmarshal(migrated, &c); err != nil {
+			return nil, fmt.Errorf("config %s: migrating from schema %d: %v; fix or remove the file", path, version.Schema, err)
+		}
 	}
 	seen := make(map[string]bool, len(c.Profiles))
 	for _, p := range c.Profiles {
@@ -105,6 +150,25 @@ func Load(path string) (*Config, error) {
 	}
 	c.Schema = Schema
 	return &c, nil
+}
+
+// migrate runs the migrations from version up to Schema on data, in
+// memory: the file changes only when the caller saves.
+func migrate(data []byte, version int) ([]byte, error) {
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, err
+	}
+	if doc == nil { // the file says null
+		doc = map[string]json.RawMessage{}
+	}
+	for v := version; v < Schema; v++ {
+		if err := migrations[v](doc); err != nil {
+			return nil, err
+		}
+	}
+	doc["schema"] = json.RawMessage(strconv.Itoa(Schema))
+	return json.Marshal(doc)
 }
 
 // parseError names the file and, when encoding/json says where, the line.

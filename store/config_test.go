@@ -1,12 +1,18 @@
 package store
 
 import (
+	"bufio"
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
 )
 
 func configPath(t *testing.T) string {
@@ -276,4 +282,181 @@ func TestDefaultPath(t *testing.T) {
 	if want := filepath.Join(dir, "tokentray", "config.json"); err != nil || got != want {
 		t.Errorf("DefaultPath() = %q, %v; want %q", got, err, want)
 	}
+}
+
+// A file without "schema" is schema 0: its profiles lacked "flow", which
+// meant the identity flow. Load migrates it in memory and leaves the file
+// alone; Save then writes the current schema.
+func TestLoadMigratesSchema0(t *testing.T) {
+	path := configPath(t)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	v0 := `{
+  "device_id": "dev-1",
+  "profiles": [
+    {"name": "prod", "base_url": "https://api.example.com", "client_key": "k", "network": "wifi"},
+    {"name": "web", "flow": "web", "base_url": "https://web.example.com", "client_id": "c"}
+  ]
+}
+`
+	if err := os.WriteFile(path, []byte(v0), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Profile{
+		{Name: "prod", Flow: FlowIdentity, BaseURL: "https://api.example.com", ClientKey: "k", Network: "wifi"},
+		{Name: "web", Flow: FlowWeb, BaseURL: "https://web.example.com", ClientID: "c"},
+	}
+	if c.Schema != Schema || c.DeviceID != "dev-1" || !slices.Equal(c.Profiles, want) {
+		t.Fatalf("Load of schema 0 = %+v, want schema %d, dev-1, %+v", c, Schema, want)
+	}
+	if data, _ := os.ReadFile(path); string(data) != v0 {
+		t.Errorf("Load rewrote the file: %s", data)
+	}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if !bytes.Contains(data, []byte(`"schema": 1`)) || !bytes.Contains(data, []byte(`"flow": "identity"`)) {
+		t.Errorf("Save after migrating wrote %s", data)
+	}
+
+	for content, want := range map[string]string{
+		`{"profiles": {"prod": {}}}`: "line 1: json: cannot unmarshal object",
+		`{"schema": -1}`:             "schema -1",
+	} {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := Load(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Load(%s) = %v, want an error with %q", content, err, want)
+		}
+	}
+}
+
+// Every step from schema 0 to Schema is there (the array type checks the
+// count; this checks none is nil).
+func TestMigrationsComplete(t *testing.T) {
+	for v, m := range migrations {
+		if m == nil {
+			t.Errorf("no migration from schema %d to %d", v, v+1)
+		}
+	}
+}
+
+// A writer killed at any moment leaves the config whole: the old content
+// or the new, never a torn or empty file. The writer is this test binary,
+// saving two known configs in turn; it is SIGKILLed 200 times at random
+// moments, by 8 workers at once to keep the test quick.
+func TestSaveSurvivesSIGKILL(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("SIGKILL is Unix")
+	}
+	cs := crashContents()
+	var want [2][]byte
+	for i, c := range cs {
+		p := filepath.Join(t.TempDir(), "c.json")
+		if err := c.Save(p); err != nil {
+			t.Fatal(err)
+		}
+		want[i], _ = os.ReadFile(p)
+	}
+	const kills, workers = 200, 8
+	var mu sync.Mutex
+	seen := [2]int{}
+	strays := 0
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			path := configPath(t)
+			for range kills / workers {
+				cmd := helper(t, "config-writer", "HELPER_PATH="+path)
+				stdout, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := cmd.Start(); err != nil {
+					t.Error(err)
+					return
+				}
+				if line, _ := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+					t.Errorf("worker %d: the writer said %q", w, line)
+					cmd.Process.Kill()
+					cmd.Wait()
+					return
+				}
+				time.Sleep(time.Duration(rand.IntN(3000)) * time.Microsecond)
+				cmd.Process.Signal(syscall.SIGKILL)
+				cmd.Wait()
+
+				data, err := os.ReadFile(path)
+				if err != nil {
+					t.Errorf("after a kill: %v", err)
+					return
+				}
+				i := slices.IndexFunc(want[:], func(w []byte) bool { return bytes.Equal(w, data) })
+				if i < 0 {
+					t.Errorf("after a kill the config is neither content: %q", data)
+					return
+				}
+				if _, err := Load(path); err != nil {
+					t.Errorf("after a kill: %v", err)
+					return
+				}
+				mu.Lock()
+				seen[i]++
+				mu.Unlock()
+			}
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			mu.Lock()
+			strays += len(entries) - 1
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	t.Logf("after %d kills: old/new content %v; temp files left by killed writers: %d", kills, seen, strays)
+	if seen[0] == 0 || seen[1] == 0 {
+		t.Errorf("the kills found only one of the contents (%v): they did not land mid-loop", seen)
+	}
+}
+
+// FuzzLoad: Load never panics, and what it accepts saves and loads back
+// to the same config.
+func FuzzLoad(f *testing.F) {
+	for _, seed := range []string{
+		`{"schema": 1, "device_id": "d", "profiles": [{"name": "a", "flow": "identity", "base_url": "https://x"}]}`,
+		`{"device_id": "d", "profiles": [{"name": "a"}, {"name": "b", "flow": ""}]}`,
+		`{"schema": 0, "profiles": null}`,
+		`null`, `{}`, `[]`, `{"schema": 2}`, `{"schema": -1}`, `{"profiles": {"a": {}}}`,
+		`{"schema": 1, "profiles": [{"name": "a"}, {"name": "a"}]}`,
+		"{\"device_id\": \"\xff\"}",
+	} {
+		f.Add([]byte(seed))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in, out := filepath.Join(dir, "in.json"), filepath.Join(dir, "out.json")
+		if err := os.WriteFile(in, data, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(in)
+		if err != nil {
+			return
+		}
+		if err := c.Save(out); err != nil {
+			t.Fatalf("Save of a loaded config: %v", err)
+		}
+		again, err := Load(out)
+		if err != nil {
+			t.Fatalf("Load of a saved config: %v", err)
+		}
+		if again.Schema != c.Schema || again.DeviceID != c.DeviceID || !slices.Equal(again.Profiles, c.Profiles) {
+			t.Fatalf("Load, Save, Load changed %+v into %+v", c, again)
+		}
+	})
 }

@@ -21,6 +21,11 @@ const Service = "tokentray"
 // exist.
 var ErrNotFound = errors.New("no such keychain entry")
 
+// ErrLocked is wrapped by the error for a keychain that is locked and was
+// not unlocked: on Linux, the unlock prompt was dismissed or could not be
+// shown. Tokentray never falls back to keeping a secret elsewhere.
+var ErrLocked = errors.New("the keyring is locked")
+
 // Keychain keeps each profile's secrets in the OS keychain (the Secret
 // Service on Linux, the login keychain on macOS, Credential Manager on
 // Windows). A profile NAME owns two entries, by account name:
@@ -32,9 +37,21 @@ var ErrNotFound = errors.New("no such keychain entry")
 //
 // The token record is a single entry so that one write replaces all three
 // together: a reader never sees a new access token with an old refresh
-// token.
+// token. A value too large for one entry on this platform is chunked
+// (see chunk.go) and read back whole, or not at all.
+//
+// On Linux a locked keyring makes a call wait while the Secret Service
+// shows its unlock prompt, for as long as the prompt is open: go-keyring's
+// D-Bus calls have no timeout, so a caller that must stay responsive calls
+// from a goroutine of its own.
 type Keychain struct {
 	Service string // zero means Service
+
+	// limit, when positive, replaces the platform's largest single value,
+	// so that tests exercise chunking on Linux, which has no limit.
+	limit int
+	// kr, when nil, is go-keyring; tests put a fake here.
+	kr keyring.Keyring
 }
 
 var _ auth.TokenStore = Keychain{}
@@ -148,22 +165,6 @@ func (k Keychain) service() string {
 	return k.Service
 }
 
-func (k Keychain) set(account, value string) error {
-	return k.explain("save", account, keyring.Set(k.service(), account, value), value)
-}
-
-func (k Keychain) get(account string) (string, error) {
-	v, err := keyring.Get(k.service(), account)
-	if err != nil {
-		return "", k.explain("read", account, err, "")
-	}
-	return v, nil
-}
-
-func (k Keychain) delete(account string) error {
-	return k.explain("delete", account, keyring.Delete(k.service(), account), "")
-}
-
 // explain turns a go-keyring error into one a person can act on. It never
 // carries the value: go-keyring's causes name D-Bus objects and exit
 // statuses, and secret, when known, is checked for anyway, since a cause
@@ -178,11 +179,32 @@ func (k Keychain) explain(op, account string, err error, secret string) error {
 		return fmt.Errorf("%s: %w", prefix, ErrNotFound)
 	case errors.Is(err, keyring.ErrSetDataTooBig):
 		return fmt.Errorf("%s: the value (%d bytes) is too large for this platform's keychain", prefix, len(secret))
-	}
-	if secret != "" && strings.Contains(err.Error(), secret) {
+	case secret != "" && strings.Contains(err.Error(), secret):
 		return fmt.Errorf("%s: %s (cause withheld: it quoted the value); %s", prefix, unavailable(), remedy())
+	case locked(err):
+		return fmt.Errorf("%s: %w (%w); %s", prefix, ErrLocked, err, unlockRemedy())
 	}
 	return fmt.Errorf("%s: %s: %w; %s", prefix, unavailable(), err, remedy())
+}
+
+// locked tells a locked Secret Service collection from other failures.
+// go-keyring unlocks the collection before every call and, when the unlock
+// prompt is dismissed or cannot be shown, says "failed to unlock correct
+// collection '<path>'"; the path is the login collection or the default
+// alias, depending on the keyring. IsLocked is the Secret Service's own
+// error for an item used while locked.
+func locked(err error) bool {
+	msg := err.Error()
+	return strings.Contains(msg, "failed to unlock correct collection") ||
+		strings.Contains(msg, "org.freedesktop.Secret.Error.IsLocked")
+}
+
+// unlockRemedy says how to unlock the keyring, which only the person can do.
+func unlockRemedy() string {
+	if runtime.GOOS == "darwin" {
+		return "unlock your login keychain in Keychain Access and try again"
+	}
+	return "unlock your keyring and try again: the \"Login\" keyring in Passwords and Keys (seahorse) on GNOME, or KWallet on KDE; the unlock prompt appears when Tokentray next needs a secret, if your desktop can show it"
 }
 
 // unavailable and remedy word the common failure (no keychain daemon, or a

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
 	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/auth"
@@ -278,4 +279,175 @@ func TestAddProfileDropsOldGrant(t *testing.T) {
 	if cfg.DeviceID == "" || cfg.DeviceID != first.DeviceID {
 		t.Errorf("device id %q after re-adding, want the first one %q kept", cfg.DeviceID, first.DeviceID)
 	}
+}
+
+// 10 KB and 64 KB values round-trip through the real Secret Service, whole
+// and, with the limit forced down to 1,024 bytes, as chunks; DeleteProfile
+// removes the chunks too.
+func TestKeychainChunkedRealSecretService(t *testing.T) {
+	k := realKeychain(t)
+	for _, limit := range []int{0, 1024} {
+		k.limit = limit
+		for _, size := range []int{10 << 10, 64 << 10} {
+			v := jwtLike(size)
+			if err := k.SetClientSecret("prod", v); err != nil {
+				t.Fatalf("limit %d, %d bytes: %v", limit, size, err)
+			}
+			got, err := k.ClientSecret("prod")
+			if err != nil || got != v {
+				t.Fatalf("limit %d, %d bytes: read back %d bytes, %v", limit, size, len(got), err)
+			}
+			base, _ := secretTool(t, k.Service, "prod/client-secret")
+			if chunked := strings.HasPrefix(base, chunkMagic); chunked != (limit > 0) {
+				t.Errorf("limit %d: the base entry is a header: %v", limit, chunked)
+			}
+		}
+		if limit > 0 {
+			base, _ := secretTool(t, k.Service, "prod/client-secret")
+			h, _, ok := parseChunkHeader(base)
+			if !ok || h.chunks != 64 {
+				t.Fatalf("header %+v (well-formed: %v), want 64 chunks", h, ok)
+			}
+			if c, ok := secretTool(t, k.Service, chunkAccount("prod/client-secret", h.gen, 63)); !ok || len(c) != 1024 {
+				t.Errorf("the last chunk: %d bytes (found %v)", len(c), ok)
+			}
+			if _, ok := secretTool(t, k.Service, chunkAccount("prod/client-secret", h.gen-1, 0)); ok {
+				t.Error("the 10 KB value's chunks survived the 64 KB write")
+			}
+			if err := k.DeleteProfile("prod"); err != nil {
+				t.Fatal(err)
+			}
+			for _, a := range []string{"prod/client-secret", chunkAccount("prod/client-secret", h.gen, 0), chunkAccount("prod/client-secret", h.gen, 63)} {
+				if _, ok := secretTool(t, k.Service, a); ok {
+					t.Errorf("%s survived DeleteProfile", a)
+				}
+			}
+		}
+	}
+}
+
+// A locked keyring whose unlock prompt is dismissed is reported as locked,
+// with what to do, and nothing is written anywhere else. The test locks the
+// collection over D-Bus and makes the prompt fail (gcr-prompter gets no
+// display), then runs the calls in a child process, so a prompt that did
+// appear could only hang the child until its timeout.
+func TestKeychainLocked(t *testing.T) {
+	const secret = "s3cret-kept-while-locked"
+	if inPrivateKeyring(t) {
+		return
+	}
+	if os.Getenv(childEnv) != "1" {
+		k := realKeychain(t)
+		if err := k.SetClientSecret("prod", secret); err != nil {
+			t.Fatal(err)
+		}
+		conn, err := dbus.ConnectSessionBus()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		// No display for the prompter, whatever the bus was started with.
+		if err := conn.BusObject().Call("org.freedesktop.DBus.UpdateActivationEnvironment", 0,
+			map[string]string{"DISPLAY": "", "WAYLAND_DISPLAY": ""}).Err; err != nil {
+			t.Fatal(err)
+		}
+		svc := conn.Object("org.freedesktop.secrets", "/org/freedesktop/secrets")
+		var collection dbus.ObjectPath
+		if err := svc.Call("org.freedesktop.Secret.Service.ReadAlias", 0, "default").Store(&collection); err != nil {
+			t.Fatal(err)
+		}
+		var lockedPaths []dbus.ObjectPath
+		var prompt dbus.ObjectPath
+		if err := svc.Call("org.freedesktop.Secret.Service.Lock", 0, []dbus.ObjectPath{"/org/freedesktop/secrets/aliases/default"}).Store(&lockedPaths, &prompt); err != nil || len(lockedPaths) != 1 {
+			t.Fatalf("locking the default collection: %v, %v", lockedPaths, err)
+		}
+		unlocked := false
+		unlock := func() {
+			if unlocked {
+				return
+			}
+			unlocked = true
+			// gnome-keyring's own call for a known password without a prompt;
+			// .ci/desktop-session unlocked the keyring with "session".
+			var out dbus.Variant
+			var session dbus.ObjectPath
+			if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
+				t.Fatalf("unlocking again: %v", err)
+			}
+			pw := struct {
+				Session     dbus.ObjectPath
+				Parameters  []byte
+				Value       []byte
+				ContentType string
+			}{session, []byte{}, []byte("session"), "text/plain"}
+			if err := svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0, collection, pw).Err; err != nil {
+				t.Fatalf("unlocking again: %v", err)
+			}
+		}
+		defer unlock()
+		runChild(t, "TOKENTRAY_TEST_SERVICE="+k.Service)
+		unlock()
+		// Nothing was lost or changed while locked.
+		if got, err := k.ClientSecret("prod"); err != nil || got != secret {
+			t.Fatalf("after unlocking: %q, %v", got, err)
+		}
+		return
+	}
+
+	k := Keychain{Service: os.Getenv("TOKENTRAY_TEST_SERVICE")}
+	errs := map[string]error{"SetClientSecret": k.SetClientSecret("prod", "new-"+secret)}
+	_, errs["ClientSecret"] = k.ClientSecret("prod")
+	_, _, errs["LoadToken"] = k.LoadToken("prod")
+	errs["DeleteProfile"] = k.DeleteProfile("prod")
+	for op, err := range errs {
+		if !errors.Is(err, ErrLocked) || errors.Is(err, ErrNotFound) {
+			t.Errorf("%s = %v, want ErrLocked", op, err)
+			continue
+		}
+		msg := err.Error()
+		for _, want := range []string{`service "` + k.Service + `"`, "the keyring is locked", "Passwords and Keys (seahorse)", "unlock your keyring"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: %q lacks %q", op, msg, want)
+			}
+		}
+		assertNoSecret(t, err, secret)
+	}
+	// No fallback: the secret is in no file under HOME but the keyring's own.
+	home, _ := os.UserHomeDir()
+	filepath.WalkDir(home, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() && !strings.Contains(p, "keyrings") {
+			if data, _ := os.ReadFile(p); bytes.Contains(data, []byte(secret)) {
+				t.Errorf("%s holds the secret", p)
+			}
+		}
+		return nil
+	})
+}
+
+// inPrivateKeyring runs the calling test again in a D-Bus session and
+// gnome-keyring of its own, and reports whether it did so (the caller then
+// returns). Tests that lock the keyring need this: `go test` runs packages
+// side by side in one desktop session, and a locked shared keyring would
+// fail the others.
+func inPrivateKeyring(t *testing.T) bool {
+	t.Helper()
+	if os.Getenv("TOKENTRAY_PRIVATE_KEYRING") == "1" {
+		return false
+	}
+	home := t.TempDir()
+	const script = `eval "$(printf session | gnome-keyring-daemon --unlock --daemonize --components=secrets)"
+"$@"; rc=$?
+kill "$GNOME_KEYRING_PID" 2>/dev/null
+exit $rc`
+	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script, "sh", os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	cmd.Env = append(os.Environ(), "TOKENTRAY_PRIVATE_KEYRING=1", "HOME="+home,
+		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s in a private keyring: %v\n%s", t.Name(), err, out)
+	}
+	if !strings.Contains(string(out), "--- PASS: "+t.Name()) {
+		t.Fatalf("%s did not run in the private keyring:\n%s", t.Name(), out)
+	}
+	return true
 }
