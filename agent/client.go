@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"syscall"
 	"time"
+
+	"github.com/tokentray/tokentray/auth"
 )
 
 // ErrNotRunning means no agent answers on the socket.
@@ -27,10 +29,13 @@ type Status struct {
 
 // ProfileStatus is what the agent knows of one profile, without secrets.
 type ProfileStatus struct {
-	Name   string    `json:"name"`
-	State  string    `json:"state"` // "valid", "none" or "error"
-	Expiry time.Time `json:"expiry,omitzero"`
-	Error  string    `json:"error,omitempty"`
+	Name string `json:"name"`
+	// State is an auth.State in words: "none", "valid", "refreshing",
+	// "retrying" or "needs user".
+	State   string    `json:"state"`
+	Expiry  time.Time `json:"expiry,omitzero"`   // of the token held
+	RetryAt time.Time `json:"retry_at,omitzero"` // when retrying: the next try
+	Error   string    `json:"error,omitempty"`   // when retrying or needing the user
 }
 
 // TokenResponse is the answer to GET /v1/token: the access token alone; the
@@ -98,6 +103,46 @@ func (c *Client) Copy(ctx context.Context, profile string) (TokenResponse, error
 	var t TokenResponse
 	err := c.do(ctx, http.MethodPost, "/v1/copy?profile="+url.QueryEscape(profile), &t)
 	return t, err
+}
+
+// Refresh asks the agent to renew profile's token now. It returns once the
+// agent has started; the outcome shows in Status and Events.
+func (c *Client) Refresh(ctx context.Context, profile string) error {
+	return c.do(ctx, http.MethodPost, "/v1/refresh?profile="+url.QueryEscape(profile), nil)
+}
+
+// Events calls fn with the state of every profile, then with every change,
+// until ctx is done (then it returns nil) or the agent ends the stream.
+func (c *Client) Events(ctx context.Context, fn func(auth.Event)) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://agent/v1/events", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if isNotListening(err) {
+			return ErrNotRunning
+		}
+		return fmt.Errorf("talking to the Tokentray agent: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return &APIError{Status: resp.StatusCode, Message: "the agent answered " + resp.Status}
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var e auth.Event
+		if err := dec.Decode(&e); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			if errors.Is(err, io.EOF) {
+				return errors.New("the agent ended the event stream")
+			}
+			return fmt.Errorf("reading the agent's events: %w", err)
+		}
+		fn(e)
+	}
 }
 
 // Reload tells the agent to read the profiles again.

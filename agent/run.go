@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"context"
 	"errors"
 	"log"
 	"net"
@@ -21,10 +22,19 @@ func Run(socket, configPath string) error {
 		return err
 	}
 	tokens, err := NewTokens(configPath, store.Keychain{})
+	if err == nil {
+		err = tokens.Keep()
+	}
 	if err != nil {
 		ln.Close()
 		return err
 	}
+	defer tokens.Close()
+	ctx, stopWatching := context.WithCancel(context.Background())
+	defer stopWatching()
+	// A token that lapsed during a suspend, or a retry waiting out a
+	// network that came back, is seen to at once.
+	watchSystem(ctx, tokens.Recheck)
 	clip := &Clipboard{}
 	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit}
 	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}

@@ -71,6 +71,8 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /v1/status", s.status)
 	mux.HandleFunc("GET /v1/token", s.token)
+	mux.HandleFunc("GET /v1/events", s.events)
+	mux.HandleFunc("POST /v1/refresh", s.refresh)
 	mux.HandleFunc("POST /v1/copy", s.copy)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	mux.HandleFunc("POST /v1/open", s.open)
@@ -86,6 +88,54 @@ func (s *Server) Serve(ln net.Listener) error {
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, Status{Version: auth.Version, PID: os.Getpid(), Profiles: s.Tokens.Status()})
+}
+
+// events streams one JSON auth.Event per line: first the state of every
+// profile, then each change as it happens, until the client hangs up (or
+// falls too far behind, when it should reconnect).
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	ch, unsubscribe := s.Tokens.Subscribe()
+	defer unsubscribe()
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	enc := json.NewEncoder(w)
+	for _, e := range s.Tokens.Events() {
+		if enc.Encode(e) != nil {
+			return
+		}
+	}
+	for {
+		if rc.Flush() != nil {
+			return
+		}
+		select {
+		case e, ok := <-ch:
+			if !ok || enc.Encode(e) != nil {
+				return
+			}
+		case <-r.Context().Done():
+			return
+		}
+	}
+}
+
+// refresh renews a profile's token now; it answers at once, and the
+// outcome shows in the status and the event stream.
+func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
+	name, ok := profileParam(w, r)
+	if !ok {
+		return
+	}
+	if err := s.Tokens.RefreshNow(name); err != nil {
+		status := http.StatusInternalServerError
+		if errors.Is(err, ErrUnknownProfile) {
+			status = http.StatusNotFound
+		}
+		writeError(w, status, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 func (s *Server) token(w http.ResponseWriter, r *http.Request) {

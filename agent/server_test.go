@@ -12,6 +12,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -35,23 +36,21 @@ func serve(t *testing.T, configPath string) (*Client, *Server, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := tokens.Keep(); err != nil {
+		t.Fatal(err)
+	}
 	srv := &Server{Tokens: tokens}
 	go srv.Serve(ln)
-	t.Cleanup(func() { ln.Close() })
+	t.Cleanup(func() { ln.Close(); tokens.Close() })
 	return NewClient(socket), srv, socket
 }
 
 func addProfile(t *testing.T, configPath, name, url, key, secret string) {
 	t.Helper()
-	cfg, err := store.Load(configPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Put(store.Profile{Name: name, Flow: "identity", BaseURL: url, ClientKey: key})
-	if err := cfg.Save(configPath); err != nil {
-		t.Fatal(err)
-	}
-	if err := (store.Keychain{}).SetClientSecret(name, secret); err != nil {
+	// As the CLI adds one: this also drops a token record an earlier test
+	// left in the mock keychain, which outlives each test.
+	p := store.Profile{Name: name, Flow: "identity", BaseURL: url, ClientKey: key}
+	if err := store.AddProfile(configPath, store.Keychain{}, p, store.Secrets{ClientSecret: secret}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -124,6 +123,9 @@ func TestUnknownProfileAndReload(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, "alpha") {
 		t.Fatalf("unknown profile: %v; want 404 naming the known ones", err)
 	}
+	// go-keyring's mock is not safe for concurrent use: let the agent's
+	// first acquire of alpha end before writing to it.
+	waitState(t, client, "alpha", "valid")
 	addProfile(t, configPath, "beta", server.URL, "key", "secret")
 	if err := client.Reload(ctx); err != nil {
 		t.Fatal(err)
@@ -149,7 +151,7 @@ func TestRejectedCredentialsNeedTheUser(t *testing.T) {
 		t.Error("the error carries the client secret")
 	}
 	status, _ := client.Status(context.Background())
-	if status.Profiles[0].State != "error" || status.Profiles[0].Error == "" {
+	if status.Profiles[0].State != "needs user" || status.Profiles[0].Error == "" {
 		t.Errorf("status %+v; want the error recorded", status.Profiles[0])
 	}
 }
@@ -165,5 +167,104 @@ func TestQuit(t *testing.T) {
 	case <-quit:
 	case <-time.After(5 * time.Second):
 		t.Fatal("OnQuit was not called")
+	}
+}
+
+func TestEventsStreamAndRefresh(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "stream", server.URL, "key", "secret")
+	client, _, _ := serve(t, configPath)
+	ctx, cancel := context.WithCancel(context.Background())
+	events := make(chan auth.Event, 100)
+	ended := make(chan error)
+	go func() { ended <- client.Events(ctx, func(e auth.Event) { events <- e }) }()
+
+	next := func(want auth.State) auth.Event {
+		t.Helper()
+		for {
+			select {
+			case e := <-events:
+				if e.Profile != "stream" {
+					t.Fatalf("event for %q", e.Profile)
+				}
+				if e.State == want {
+					return e
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatalf("no %v event", want)
+			}
+		}
+	}
+	// The agent acquires on its own, without anyone asking for a token.
+	first := next(auth.StateValid)
+	if !first.Expiry.After(time.Now()) || server.Acquires() != 1 {
+		t.Errorf("first valid event %+v after %d acquires", first, server.Acquires())
+	}
+	if err := client.Refresh(ctx, "stream"); err != nil {
+		t.Fatal(err)
+	}
+	next(auth.StateRefreshing)
+	next(auth.StateValid)
+	if server.Refreshes() != 1 {
+		t.Errorf("%d refreshes after POST /v1/refresh, want 1", server.Refreshes())
+	}
+	var apiErr *APIError
+	if err := client.Refresh(ctx, "nobody"); !errors.As(err, &apiErr) || apiErr.Status != 404 {
+		t.Errorf("refreshing an unknown profile: %v, want 404", err)
+	}
+	cancel()
+	if err := <-ended; err != nil {
+		t.Errorf("Events after cancel: %v", err)
+	}
+}
+
+func TestStatusReportsRetrying(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	server.FailNext(1, authtest.Fault{Status: 503})
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "flaky", server.URL, "key", "secret")
+	client, _, _ := serve(t, configPath)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, err := client.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := status.Profiles[0]
+		if p.State == "retrying" {
+			if p.Error == "" || p.RetryAt.IsZero() {
+				t.Errorf("retrying without error or retry time: %+v", p)
+			}
+			return
+		}
+		if p.State == "valid" || time.Now().After(deadline) {
+			t.Fatalf("status %+v; want retrying after a 503", p)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// waitState polls the status until profile is in state; the deadline only
+// guards against a hung test.
+func waitState(t *testing.T, client *Client, profile, state string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		status, err := client.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range status.Profiles {
+			if p.Name == profile && p.State == state {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s never became %s: %+v", profile, state, status.Profiles)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }

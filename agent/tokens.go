@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"sort"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
@@ -16,51 +16,116 @@ import (
 // ErrUnknownProfile is wrapped by Tokens.Token for a name no profile has.
 var ErrUnknownProfile = errors.New("unknown profile")
 
-// Tokens hands out valid access tokens for the configured profiles. The agent
-// keeps one for its whole life; the CLI makes one for a single request when no
-// agent runs, so both take the same path from keychain to server.
+// eventBuffer is how many events a slow /v1/events reader may fall behind
+// before its stream is ended; it reconnects and starts from the status.
+const eventBuffer = 64
+
+// Tokens hands out valid access tokens for the configured profiles. The
+// agent calls Keep, and an auth.Keeper then renews every profile's token in
+// the background. The CLI without an agent uses Token alone: each call runs
+// a Keeper for that one profile and closes it, so both take the same path
+// from keychain to server.
 type Tokens struct {
 	configPath string
-	keychain   store.Keychain
+	keychain   serialKeychain
 	deviceInfo auth.DeviceInfo
+	// locks keep the agent and a CLI from refreshing one profile at once.
+	locks auth.Locker
 
+	// setMu orders the Keeper's Set calls. It is not mu: Set reports
+	// events, and publish takes mu.
+	setMu  sync.Mutex
 	mu     sync.Mutex
 	cfg    *store.Config
-	status map[string]ProfileStatus
-	// held keeps each profile's last good token in memory, so a request for
-	// a fresh token costs no keychain read.
-	held map[string]auth.Token
-	// One lock per profile, so that concurrent requests for one profile make
-	// one refresh while other profiles go on.
-	locks map[string]*sync.Mutex
+	keeper *auth.Keeper // nil until Keep
+	subs   map[chan auth.Event]struct{}
 }
 
 // NewTokens reads the profiles at configPath.
 func NewTokens(configPath string, keychain store.Keychain) (*Tokens, error) {
 	t := &Tokens{
 		configPath: configPath,
-		keychain:   keychain,
+		keychain:   serialKeychain{k: keychain, mu: &sync.Mutex{}},
 		deviceInfo: auth.DetectDeviceInfo(),
-		status:     map[string]ProfileStatus{},
-		held:       map[string]auth.Token{},
-		locks:      map[string]*sync.Mutex{},
+		locks:      store.ProfileLocks{},
+		subs:       map[chan auth.Event]struct{}{},
 	}
-	return t, t.Reload()
+	cfg, err := store.Load(configPath)
+	if err != nil {
+		return nil, err
+	}
+	t.cfg = cfg
+	return t, nil
+}
+
+// Keep starts renewing every profile's token in the background, until
+// Close. Only the agent does this; the CLI asks for one token and exits.
+func (t *Tokens) Keep() error {
+	t.setMu.Lock()
+	defer t.setMu.Unlock()
+	t.mu.Lock()
+	if t.keeper != nil {
+		t.mu.Unlock()
+		return nil
+	}
+	flows, err := t.flows()
+	if err != nil {
+		t.mu.Unlock()
+		return err
+	}
+	k := auth.NewKeeper(t.keychain, auth.KeeperOptions{Locker: t.locks, OnEvent: t.publish})
+	t.keeper = k
+	t.mu.Unlock()
+	k.Set(flows)
+	return nil
+}
+
+// Close stops the background renewal and ends the event streams.
+func (t *Tokens) Close() {
+	t.mu.Lock()
+	k := t.keeper
+	for ch := range t.subs {
+		close(ch)
+		delete(t.subs, ch)
+	}
+	t.mu.Unlock()
+	if k != nil {
+		k.Close()
+	}
 }
 
 // Reload reads the profiles again, after the GUI or the CLI changed them.
+// The Keeper drops removed profiles, starts on new ones and starts afresh
+// on those whose settings or secrets changed.
 func (t *Tokens) Reload() error {
 	cfg, err := store.Load(t.configPath)
 	if err != nil {
 		return err
 	}
+	t.setMu.Lock()
+	defer t.setMu.Unlock()
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	t.cfg = cfg
-	// A profile may have been re-added with other credentials: its next
-	// request goes to the keychain, which holds what the editor left there.
-	clear(t.held)
+	k := t.keeper
+	if k == nil {
+		t.mu.Unlock()
+		return nil
+	}
+	flows, err := t.flows()
+	t.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	k.Set(flows)
 	return nil
+}
+
+// Recheck has every profile examined again now: after a resume from
+// suspend or a network change.
+func (t *Tokens) Recheck() {
+	if k := t.keep(); k != nil {
+		k.Recheck()
+	}
 }
 
 // Profiles returns the configured profiles in their configured order.
@@ -70,17 +135,13 @@ func (t *Tokens) Profiles() []store.Profile {
 	return append([]store.Profile(nil), t.cfg.Profiles...)
 }
 
-// Status returns what is known of each profile, without secrets.
+// Status returns what is known of each profile, without secrets, in the
+// configured order.
 func (t *Tokens) Status() []ProfileStatus {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	out := make([]ProfileStatus, 0, len(t.cfg.Profiles))
-	for _, p := range t.cfg.Profiles {
-		s, ok := t.status[p.Name]
-		if !ok {
-			s = ProfileStatus{Name: p.Name, State: "none"}
-		}
-		out = append(out, s)
+	events := t.Events()
+	out := make([]ProfileStatus, 0, len(events))
+	for _, e := range events {
+		out = append(out, ProfileStatus{Name: e.Profile, State: e.State.String(), Expiry: e.Expiry, RetryAt: e.RetryAt, Error: e.Err})
 	}
 	return out
 }
@@ -88,94 +149,269 @@ func (t *Tokens) Status() []ProfileStatus {
 // Token returns an access token of profile that stays valid for at least
 // auth.DefaultMargin, refreshing or acquiring one when needed.
 func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) {
-	p, device, lock, err := t.profile(profile)
-	if err != nil {
-		return auth.Token{}, err
-	}
-	lock.Lock()
-	defer lock.Unlock()
-	now := time.Now()
 	t.mu.Lock()
-	held := t.held[profile]
+	k := t.keeper
+	if k == nil {
+		// The one-shot path: a Keeper for this profile alone.
+		p, device, err := t.profile(profile)
+		t.mu.Unlock()
+		if err != nil {
+			return auth.Token{}, err
+		}
+		k = auth.NewKeeper(t.keychain, auth.KeeperOptions{Locker: t.locks})
+		defer k.Close()
+		k.Set(map[string]auth.Flow{profile: &keychainFlow{t: t, p: p, device: device}})
+	} else {
+		_, ok := t.cfg.Profile(profile)
+		t.mu.Unlock()
+		if !ok {
+			return auth.Token{}, t.unknown(profile)
+		}
+	}
+	tok, err := k.Token(ctx, profile)
+	if errors.Is(err, auth.ErrUnknownProfile) {
+		// Removed by a reload since the check above.
+		return auth.Token{}, t.unknown(profile)
+	}
+	return tok, err
+}
+
+// RefreshNow renews profile's token now, in the background.
+func (t *Tokens) RefreshNow(profile string) error {
+	k := t.keep()
+	if k == nil {
+		return errors.New("tokens are not being kept")
+	}
+	if err := k.RefreshNow(profile); errors.Is(err, auth.ErrUnknownProfile) {
+		return t.unknown(profile)
+	} else if err != nil {
+		return err
+	}
+	return nil
+}
+
+// Subscribe returns a channel of every state change, and the function that
+// ends the subscription. The channel is closed when the subscriber falls
+// more than eventBuffer events behind, or on Close.
+func (t *Tokens) Subscribe() (<-chan auth.Event, func()) {
+	ch := make(chan auth.Event, eventBuffer)
+	t.mu.Lock()
+	t.subs[ch] = struct{}{}
 	t.mu.Unlock()
-	if held.ValidFor(now, auth.DefaultMargin) {
-		return held, nil
+	return ch, func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		if _, ok := t.subs[ch]; ok {
+			delete(t.subs, ch)
+			close(ch)
+		}
 	}
-	tok, err := t.fresh(ctx, p, device, now)
+}
+
+// Events returns the current state of every profile, in the configured
+// order, as events: the start of an event stream.
+func (t *Tokens) Events() []auth.Event {
+	var kept []auth.Event
+	if k := t.keep(); k != nil {
+		kept = k.Status()
+	}
+	byName := make(map[string]auth.Event, len(kept))
+	for _, e := range kept {
+		byName[e.Profile] = e
+	}
+	profiles := t.Profiles()
+	out := make([]auth.Event, 0, len(profiles))
+	for _, p := range profiles {
+		e, ok := byName[p.Name]
+		if !ok {
+			e = auth.Event{Profile: p.Name, State: auth.StateNone}
+		}
+		out = append(out, e)
+	}
+	return out
+}
+
+// publish is the Keeper's OnEvent: it hands e to every subscriber without
+// ever blocking the Keeper on a slow one.
+func (t *Tokens) publish(e auth.Event) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if err != nil {
-		prev := t.status[profile]
-		t.status[profile] = ProfileStatus{Name: profile, State: "error", Expiry: prev.Expiry, Error: err.Error()}
-		return auth.Token{}, fmt.Errorf("profile %s: %w", profile, err)
+	for ch := range t.subs {
+		select {
+		case ch <- e:
+		default:
+			delete(t.subs, ch)
+			close(ch)
+		}
 	}
-	t.held[profile] = tok
-	t.status[profile] = ProfileStatus{Name: profile, State: "valid", Expiry: tok.Expiry}
-	return tok, nil
 }
 
-// fresh takes the token from the keychain when it is still good, and reads
-// the client secret only when the server must be asked.
-func (t *Tokens) fresh(ctx context.Context, p store.Profile, device auth.Device, now time.Time) (auth.Token, error) {
-	stored, found, err := t.keychain.LoadToken(p.Name)
-	if err != nil {
-		return auth.Token{}, err
-	}
-	if found && stored.ValidFor(now, auth.DefaultMargin) {
-		return stored, nil
-	}
-	flow, err := t.flow(p, device)
-	if err != nil {
-		return auth.Token{}, err
-	}
-	return auth.Fresh(ctx, flow, t.keychain, p.Name, now, auth.DefaultMargin)
-}
-
-// profile looks name up and gives the device it speaks for and the lock
-// that serialises its refreshes.
-func (t *Tokens) profile(name string) (store.Profile, auth.Device, *sync.Mutex, error) {
+func (t *Tokens) keep() *auth.Keeper {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	p, ok := t.cfg.Profile(name)
-	if !ok {
-		known := make([]string, 0, len(t.cfg.Profiles))
-		for _, q := range t.cfg.Profiles {
-			known = append(known, q.Name)
-		}
-		return store.Profile{}, auth.Device{}, nil, unknownProfile(name, known)
-	}
-	if t.cfg.EnsureDeviceID() {
-		// The device id is made once and kept for good: persist it before use.
-		if err := t.cfg.Save(t.configPath); err != nil {
-			return store.Profile{}, auth.Device{}, nil, err
-		}
-	}
-	lock, ok := t.locks[name]
-	if !ok {
-		lock = &sync.Mutex{}
-		t.locks[name] = lock
-	}
-	return p, auth.Device{ID: t.cfg.DeviceID, Info: t.deviceInfo, Network: p.Network}, lock, nil
+	return t.keeper
 }
 
-// flow builds the protocol client of p with its secret from the keychain.
-func (t *Tokens) flow(p store.Profile, device auth.Device) (auth.Flow, error) {
-	if p.Flow != "identity" {
-		return nil, fmt.Errorf("profile %s uses flow %q, which this version does not support", p.Name, p.Flow)
-	}
-	secret, err := t.keychain.ClientSecret(p.Name)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("profile %s has no client secret in the keychain: add it again with 'tokentray add %s …'", p.Name, p.Name)
-		}
+// flows builds the flow of every profile for the Keeper. Secrets are read
+// now, so that a reload notices changed ones (the Keeper compares flows);
+// a profile whose secrets cannot be read gets a flow that reads them at
+// each request and reports why it cannot. Called with t.mu held.
+func (t *Tokens) flows() (map[string]auth.Flow, error) {
+	if err := t.ensureDeviceID(); err != nil {
 		return nil, err
 	}
-	return &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}, nil
+	flows := make(map[string]auth.Flow, len(t.cfg.Profiles))
+	for _, p := range t.cfg.Profiles {
+		device := t.device(p)
+		f, err := t.flow(p, device)
+		if err != nil {
+			log.Printf("profile %s: %v", p.Name, err)
+			f = &keychainFlow{t: t, p: p, device: device}
+		}
+		flows[p.Name] = f
+	}
+	return flows, nil
 }
 
-func unknownProfile(name string, known []string) error {
-	if len(known) == 0 {
+// profile looks name up and gives the device it speaks for. Called with
+// t.mu held.
+func (t *Tokens) profile(name string) (store.Profile, auth.Device, error) {
+	p, ok := t.cfg.Profile(name)
+	if !ok {
+		return store.Profile{}, auth.Device{}, unknownProfile(name, t.cfg.Profiles)
+	}
+	if err := t.ensureDeviceID(); err != nil {
+		return store.Profile{}, auth.Device{}, err
+	}
+	return p, t.device(p), nil
+}
+
+// ensureDeviceID makes the device id once and persists it before use: it
+// is kept for good. Called with t.mu held.
+func (t *Tokens) ensureDeviceID() error {
+	if t.cfg.EnsureDeviceID() {
+		return t.cfg.Save(t.configPath)
+	}
+	return nil
+}
+
+func (t *Tokens) device(p store.Profile) auth.Device {
+	return auth.Device{ID: t.cfg.DeviceID, Info: t.deviceInfo, Network: p.Network}
+}
+
+func (t *Tokens) unknown(name string) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return unknownProfile(name, t.cfg.Profiles)
+}
+
+// flow builds the protocol client of p with its secrets from the keychain.
+// Its errors are auth.Errors, so that the Keeper knows whether to retry.
+func (t *Tokens) flow(p store.Profile, device auth.Device) (auth.Flow, error) {
+	secret, err := t.secret(p.Name, "client secret", t.keychain.clientSecret)
+	if err != nil {
+		return nil, err
+	}
+	switch p.Flow {
+	case store.FlowIdentity:
+		return &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}, nil
+	case store.FlowWeb:
+		session, err := t.secret(p.Name, "session token", t.keychain.sessionToken)
+		if err != nil {
+			return nil, err
+		}
+		return &auth.WebGrantFlow{
+			BaseURL: p.BaseURL, ClientID: p.ClientID, ClientSecret: secret, SessionToken: session,
+			SubType: p.SubType, Sub: p.Sub, Scope: p.Scope,
+		}, nil
+	default:
+		return nil, &auth.Error{Op: "acquire", Err: fmt.Errorf("profile %s uses flow %q, which this version does not support", p.Name, p.Flow), Action: auth.NeedsUser}
+	}
+}
+
+// secret reads one of profile's secrets. A missing one needs the user; a
+// keychain that does not answer (locked, not running) is worth a retry.
+func (t *Tokens) secret(profile, what string, read func(string) (string, error)) (string, error) {
+	s, err := read(profile)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return "", &auth.Error{Op: "acquire", Err: fmt.Errorf("profile %s has no %s in the keychain: add it again with 'tokentray add %s …'", profile, what, profile), Action: auth.NeedsUser}
+	case err != nil:
+		return "", &auth.Error{Op: "acquire", Err: err, Action: auth.RetryLater}
+	}
+	return s, nil
+}
+
+// serialKeychain makes one keychain call at a time. The Keeper refreshes
+// profiles concurrently, but a locked keychain should ask the user to
+// unlock it once, not once per profile.
+type serialKeychain struct {
+	k  store.Keychain
+	mu *sync.Mutex
+}
+
+var _ auth.TokenStore = serialKeychain{}
+
+// LoadToken is store.Keychain's, serialised.
+func (s serialKeychain) LoadToken(profile string) (auth.Token, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k.LoadToken(profile)
+}
+
+// SaveToken is store.Keychain's, serialised.
+func (s serialKeychain) SaveToken(profile string, t auth.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k.SaveToken(profile, t)
+}
+
+func (s serialKeychain) clientSecret(profile string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k.ClientSecret(profile)
+}
+
+func (s serialKeychain) sessionToken(profile string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k.SessionToken(profile)
+}
+
+// keychainFlow reads the secrets at each request. The CLI uses it so that a
+// token still valid in the keychain costs no secret lookup; the agent, for
+// a profile whose secrets could not be read when the profiles were loaded.
+type keychainFlow struct {
+	t      *Tokens
+	p      store.Profile
+	device auth.Device
+}
+
+// Acquire obtains a grant with the secrets read now.
+func (f *keychainFlow) Acquire(ctx context.Context) (auth.Token, error) {
+	flow, err := f.t.flow(f.p, f.device)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	return flow.Acquire(ctx)
+}
+
+// Refresh renews a grant with the secrets read now.
+func (f *keychainFlow) Refresh(ctx context.Context, refreshToken string) (auth.Token, error) {
+	flow, err := f.t.flow(f.p, f.device)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	return flow.Refresh(ctx, refreshToken)
+}
+
+func unknownProfile(name string, profiles []store.Profile) error {
+	if len(profiles) == 0 {
 		return fmt.Errorf("%w %q: there are no profiles yet; add one with 'tokentray add %s --url … --client-key …'", ErrUnknownProfile, name, name)
+	}
+	known := make([]string, 0, len(profiles))
+	for _, q := range profiles {
+		known = append(known, q.Name)
 	}
 	sort.Strings(known)
 	return fmt.Errorf("%w %q: known profiles are %s", ErrUnknownProfile, name, strings.Join(known, ", "))

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -74,10 +75,18 @@ func (l *profileList) showStatus(st agent.Status, err error) {
 			setError(label, "The agent did not answer: ", err)
 		case !known:
 			setInfo(label, "The agent has not read this profile yet.")
-		case ps.State == "valid":
+		case ps.State == auth.StateValid.String():
 			setInfo(label, "Token valid until "+formatExpiry(ps.Expiry, now))
-		case ps.State == "error":
-			setError(label, "", errors.New(ps.Error))
+		case ps.State == auth.StateRefreshing.String():
+			setInfo(label, "Refreshing…")
+		case ps.State == auth.StateRetrying.String():
+			msg := "Retrying at " + formatExpiry(ps.RetryAt, now) + ": " + ps.Error
+			if ps.Expiry.After(now) {
+				msg += " · the token stays valid until " + formatExpiry(ps.Expiry, now)
+			}
+			setInfo(label, msg)
+		case ps.State == auth.StateNeedsUser.String():
+			setError(label, "Needs you: ", errors.New(ps.Error))
 		default:
 			setInfo(label, "No token yet.")
 		}

@@ -416,20 +416,23 @@ func TestProfileList(t *testing.T) {
 	ag := &fakeAgent{
 		status: agent.Status{Profiles: []agent.ProfileStatus{
 			{Name: "work", State: "valid", Expiry: expiry},
-			{Name: "home", State: "error", Error: "profile home: the identity API answered 401 Unauthorized"},
+			{Name: "home", State: "needs user", Error: "profile home: the identity API answered 401 Unauthorized"},
+			{Name: "lab", State: "retrying", Expiry: expiry, RetryAt: expiry.Add(-20 * time.Minute), Error: "server answered 503"},
 		}},
 		token: agent.TokenResponse{Profile: "home", AccessToken: testToken, Expiry: expiry},
 	}
 	w, _ := newTestWindow(t, ag,
 		store.Profile{Name: "work", Flow: "identity", BaseURL: "https://api.nfl.com", ClientKey: "k1", Network: "auto"},
 		store.Profile{Name: "home", Flow: "identity", BaseURL: "http://127.0.0.1:9000", ClientKey: "k2", Network: "wifi"},
+		store.Profile{Name: "lab", Flow: "identity", BaseURL: "http://127.0.0.1:9001", ClientKey: "k3"},
 	)
 	w.work.Wait()
 
 	for _, want := range []string{
 		"Profiles", "work", "https://api.nfl.com", "home", "http://127.0.0.1:9000",
 		"Token valid until " + expiry.Local().Format("15:04"),
-		"profile home: the identity API answered 401 Unauthorized",
+		"Needs you: profile home: the identity API answered 401 Unauthorized",
+		"Retrying at " + expiry.Add(-20*time.Minute).Local().Format("15:04") + ": server answered 503 · the token stays valid until " + expiry.Local().Format("15:04"),
 	} {
 		if !showsText(t, w, want) {
 			t.Errorf("the list does not show %q; it shows %q", want, visibleTexts(t, w))
@@ -437,7 +440,7 @@ func TestProfileList(t *testing.T) {
 	}
 
 	copies := buttons(t, w, "Copy token")
-	if len(copies) != 2 {
+	if len(copies) != 3 {
 		t.Fatalf("%d Copy token buttons, want one per profile", len(copies))
 	}
 	test.Tap(copies[1])

@@ -1,0 +1,819 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/auth/authtest"
+)
+
+var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+
+// keptStore is a TokenStore in memory; a non-nil saveErr makes SaveToken fail.
+type keptStore struct {
+	mu      sync.Mutex
+	toks    map[string]auth.Token
+	saveErr error
+}
+
+func newKeptStore() *keptStore { return &keptStore{toks: map[string]auth.Token{}} }
+
+func (s *keptStore) LoadToken(p string) (auth.Token, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.toks[p]
+	return t, ok, nil
+}
+
+func (s *keptStore) SaveToken(p string, t auth.Token) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.saveErr != nil {
+		return s.saveErr
+	}
+	s.toks[p] = t
+	return nil
+}
+
+func (s *keptStore) get(p string) auth.Token {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.toks[p]
+}
+
+// fakeFlow issues tokens living life on the fake clock. Queued errors answer
+// the next requests; gate, when set, holds every request until closed.
+type fakeFlow struct {
+	clock *authtest.FakeClock
+	life  time.Duration
+	name  string // tells flows apart for Set
+
+	mu    sync.Mutex
+	n     int
+	calls []time.Time // when each request arrived
+	errs  []error
+	gate  chan struct{}
+}
+
+func (f *fakeFlow) Acquire(ctx context.Context) (auth.Token, error) { return f.issue(ctx) }
+
+func (f *fakeFlow) Refresh(ctx context.Context, _ string) (auth.Token, error) { return f.issue(ctx) }
+
+func (f *fakeFlow) issue(ctx context.Context) (auth.Token, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, f.clock.Now())
+	gate := f.gate
+	var err error
+	if len(f.errs) > 0 {
+		err, f.errs = f.errs[0], f.errs[1:]
+	}
+	f.n++
+	n := f.n
+	f.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return auth.Token{}, ctx.Err()
+		}
+	}
+	if err != nil {
+		return auth.Token{}, err
+	}
+	return auth.Token{
+		AccessToken:  fmt.Sprintf("at-%s-%d", f.name, n),
+		RefreshToken: fmt.Sprintf("rt-%s-%d", f.name, n),
+		Expiry:       f.clock.Now().Add(f.life),
+	}, nil
+}
+
+func (f *fakeFlow) failNext(errs ...error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.errs = append(f.errs, errs...)
+}
+
+func (f *fakeFlow) count() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.calls)
+}
+
+func (f *fakeFlow) callTimes() []time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]time.Time(nil), f.calls...)
+}
+
+var (
+	errUnavailable = &auth.Error{Op: "refresh", Status: http.StatusServiceUnavailable, Action: auth.RetryLater}
+	errRefused     = &auth.Error{Op: "refresh", Status: http.StatusUnauthorized, Action: auth.Reacquire}
+	errBadSecret   = &auth.Error{Op: "acquire", Status: http.StatusUnauthorized, Reason: "invalid client credentials", Action: auth.NeedsUser}
+)
+
+// events records what OnEvent reports.
+type events struct {
+	mu  sync.Mutex
+	all []auth.Event
+}
+
+func (e *events) add(ev auth.Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.all = append(e.all, ev)
+}
+
+func (e *events) count(profile string, s auth.State) int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	n := 0
+	for _, ev := range e.all {
+		if ev.Profile == profile && ev.State == s {
+			n++
+		}
+	}
+	return n
+}
+
+func newKeeper(t *testing.T, st auth.TokenStore, opt auth.KeeperOptions) *auth.Keeper {
+	t.Helper()
+	k := auth.NewKeeper(st, opt)
+	t.Cleanup(k.Close)
+	return k
+}
+
+// settle waits until no refresh is in flight. The fake clock stands still
+// meanwhile, so the Keeper's state is then stable.
+func settle(t *testing.T, k *auth.Keeper) {
+	t.Helper()
+	waitFor(t, "refreshes to finish", func() bool {
+		for _, e := range k.Status() {
+			if e.State == auth.StateRefreshing {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitFor polls cond; the deadline is only a guard against a hung test.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func state(k *auth.Keeper, profile string) auth.Event {
+	for _, e := range k.Status() {
+		if e.Profile == profile {
+			return e
+		}
+	}
+	return auth.Event{}
+}
+
+// advance moves the clock and waits for the refreshes it started.
+func advance(t *testing.T, k *auth.Keeper, c *authtest.FakeClock, d time.Duration) {
+	t.Helper()
+	c.Advance(d)
+	settle(t, k)
+}
+
+func constRand(v float64) func() float64 { return func() float64 { return v } }
+
+func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
+	for _, tc := range []struct {
+		rand float64
+		want time.Duration
+	}{
+		{0, 48 * time.Minute},                           // 80% of an hour
+		{0.999999, 45*time.Minute + 3*time.Millisecond}, // 5% of an hour earlier, at most
+	} {
+		clock := authtest.NewFakeClock(t0)
+		flow := &fakeFlow{clock: clock, life: time.Hour}
+		k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(tc.rand)})
+		k.Set(map[string]auth.Flow{"p": flow})
+		advance(t, k, clock, 0)
+		if flow.count() != 1 || state(k, "p").State != auth.StateValid {
+			t.Fatalf("after Set: %d requests, %v; want one acquire", flow.count(), state(k, "p"))
+		}
+		next, ok := clock.NextIn()
+		if !ok || next > tc.want || next < tc.want-time.Second {
+			t.Errorf("rand %v: next refresh in %v, want %v", tc.rand, next, tc.want)
+		}
+		advance(t, k, clock, next-time.Millisecond)
+		if flow.count() != 1 {
+			t.Errorf("refreshed %v early", time.Millisecond)
+		}
+		advance(t, k, clock, time.Millisecond)
+		if flow.count() != 2 {
+			t.Errorf("no refresh at the due time")
+		}
+	}
+}
+
+func TestKeeperRefreshesMarginBeforeExpiry(t *testing.T) {
+	const margin = 2 * time.Minute
+	for _, life := range []time.Duration{time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute, 10 * time.Minute, 10 * time.Hour} {
+		for _, r := range []float64{0, 0.5, 0.999} {
+			clock := authtest.NewFakeClock(t0)
+			flow := &fakeFlow{clock: clock, life: life}
+			k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(r), Margin: margin})
+			k.Set(map[string]auth.Flow{"p": flow})
+			advance(t, k, clock, 0)
+			next, _ := clock.NextIn()
+			// A token living less than twice the margin is refreshed at
+			// half its life, since earlier would mean at once.
+			latest := life / 2
+			if life >= 2*margin {
+				latest = life - margin
+			}
+			if next > latest || next < life/3 {
+				t.Errorf("life %v, rand %v: refresh after %v, want in [%v, %v]", life, r, next, life/3, latest)
+			}
+		}
+	}
+}
+
+func TestKeeperJitterSpreadsProfiles(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flows := map[string]auth.Flow{}
+	var all []*fakeFlow
+	for i := range 200 {
+		f := &fakeFlow{clock: clock, life: time.Hour}
+		flows[fmt.Sprint("p", i)] = f
+		all = append(all, f)
+	}
+	// A fixed seed: the assertions below are about the spread, not luck.
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: rand.New(rand.NewPCG(1, 2)).Float64})
+	k.Set(flows)
+	advance(t, k, clock, 0)
+	if clock.Timers() != 1 {
+		t.Errorf("%d timers armed for 200 profiles; want one", clock.Timers())
+	}
+	fires := clock.Fired()
+	advance(t, k, clock, 44*time.Minute)
+	if got := clock.Fired(); got != fires {
+		t.Errorf("%d wake-ups with nothing due; want 0", got-fires)
+	}
+	// Step through the window in which they are due.
+	for range 50 {
+		advance(t, k, clock, 6*time.Second)
+	}
+	buckets := map[time.Duration]int{}
+	for _, f := range all {
+		calls := f.callTimes()
+		if len(calls) < 2 {
+			t.Fatalf("a profile was not refreshed within the hour")
+		}
+		at := calls[1].Sub(t0)
+		if at < 45*time.Minute || at > 48*time.Minute {
+			t.Errorf("refreshed after %v, want within [45m, 48m]", at)
+		}
+		buckets[at.Truncate(30*time.Second)]++
+	}
+	for b, n := range buckets {
+		if n > 60 { // 6 buckets of 30 s: about 33 each
+			t.Errorf("%d of 200 profiles refreshed within 30 s of %v: not spread", n, b)
+		}
+	}
+	if len(buckets) < 6 {
+		t.Errorf("refreshes fell into %d buckets of 30 s, want 6", len(buckets))
+	}
+}
+
+func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	for range 12 {
+		flow.failNext(errUnavailable)
+	}
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{
+		Clock: clock, Rand: constRand(0.999999),
+		MinBackoff: time.Second, MaxBackoff: time.Minute,
+	})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60}
+	for i, w := range want {
+		w *= time.Second
+		next, ok := clock.NextIn()
+		if !ok || next > w || next < w-time.Second/10 {
+			t.Errorf("retry %d after %v, want %v", i+1, next, w)
+		}
+		if e := state(k, "p"); e.State != auth.StateRetrying || e.Err == "" || !e.RetryAt.Equal(clock.Now().Add(next)) {
+			t.Errorf("retry %d: status %+v", i+1, e)
+		}
+		advance(t, k, clock, next)
+	}
+	if flow.count() != 13 || state(k, "p").State != auth.StateValid {
+		t.Errorf("%d requests, state %v; want 13 and valid", flow.count(), state(k, "p").State)
+	}
+	// A success resets the backoff: the next failure waits the minimum.
+	flow.failNext(errUnavailable)
+	next, _ := clock.NextIn()
+	advance(t, k, clock, next)
+	if next, _ := clock.NextIn(); next > time.Second {
+		t.Errorf("after a success the next retry waits %v, want 1s", next)
+	}
+}
+
+func TestKeeperHonoursRetryAfter(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	flow.failNext(&auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second, Action: auth.RetryLater})
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	if next, _ := clock.NextIn(); next != 90*time.Second {
+		t.Errorf("retry in %v, want the 90 s the server asked for", next)
+	}
+	// Neither a caller nor RefreshNow makes the server be asked sooner.
+	if _, err := k.Token(context.Background(), "p"); auth.ActionOf(err) != auth.RetryLater {
+		t.Errorf("Token during Retry-After: %v", err)
+	}
+	advance(t, k, clock, 30*time.Second)
+	if err := k.RefreshNow("p"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, k)
+	if flow.count() != 1 {
+		t.Fatalf("%d requests before Retry-After passed; want 1", flow.count())
+	}
+	advance(t, k, clock, 60*time.Second)
+	if flow.count() != 2 || state(k, "p").State != auth.StateValid {
+		t.Errorf("after Retry-After: %d requests, %v", flow.count(), state(k, "p"))
+	}
+}
+
+func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999999), MaxBackoff: 10 * time.Minute})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	good, err := k.Token(context.Background(), "p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 100 {
+		flow.failNext(errUnavailable)
+	}
+	var last time.Time
+	for clock.Now().Before(good.Expiry) {
+		next, _ := clock.NextIn()
+		advance(t, k, clock, next)
+		if !clock.Now().Before(good.Expiry) {
+			break
+		}
+		last = clock.Now()
+		tok, err := k.Token(context.Background(), "p")
+		if err != nil || tok.AccessToken != good.AccessToken {
+			t.Fatalf("at %v before expiry: %v; want the last good token", good.Expiry.Sub(clock.Now()), err)
+		}
+	}
+	// The last try came a little before expiry, not after a backoff that
+	// overshot it.
+	if gap := good.Expiry.Sub(last); gap <= 0 || gap > 5*time.Second {
+		t.Errorf("last try %v before expiry, want within 5 s", gap)
+	}
+	if _, err := k.Token(context.Background(), "p"); err == nil || auth.ActionOf(err) != auth.RetryLater {
+		t.Errorf("after expiry with the server down: %v, want a retryable error", err)
+	}
+}
+
+func TestKeeperNeedsUserOnceAndStops(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	st := newKeptStore()
+	st.toks["p"] = auth.Token{AccessToken: "old", RefreshToken: "spent", Expiry: t0.Add(-time.Minute)}
+	flow.failNext(errRefused, errBadSecret)
+	var ev events
+	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, OnEvent: ev.add})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	if flow.count() != 2 {
+		t.Errorf("%d requests; want a refresh, then an acquire", flow.count())
+	}
+	for range 3 {
+		if _, err := k.Token(context.Background(), "p"); auth.ActionOf(err) != auth.NeedsUser {
+			t.Errorf("Token: %v, want a NeedsUser error", err)
+		}
+	}
+	advance(t, k, clock, 24*time.Hour)
+	if flow.count() != 2 || clock.Timers() != 0 {
+		t.Errorf("%d requests, %d timers after a day; want no retries", flow.count(), clock.Timers())
+	}
+	waitFor(t, "the NeedsUser event", func() bool { return ev.count("p", auth.StateNeedsUser) == 1 })
+	if e := state(k, "p"); e.Err == "" {
+		t.Errorf("status %+v has no error", e)
+	}
+	// RefreshNow (the user asked) tries again, and recovers.
+	if err := k.RefreshNow("p"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, k)
+	if flow.count() != 3 || ev.count("p", auth.StateNeedsUser) != 1 {
+		t.Errorf("after RefreshNow: %d requests, %d NeedsUser events; want 3, 1", flow.count(), ev.count("p", auth.StateNeedsUser))
+	}
+	if st := state(k, "p").State; st != auth.StateValid {
+		t.Errorf("state %v, want valid", st)
+	}
+}
+
+func TestKeeperConcurrentCallersShareOneRequest(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	clock := authtest.NewFakeClock(time.Now())
+	server.SetClock(clock.Now)
+	flow := identityFlow(server.URL, clock)
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock})
+	// Set schedules the acquire; the callers race the timer to it.
+	k.Set(map[string]auth.Flow{"p": flow})
+	var wg sync.WaitGroup
+	tokens := make([]auth.Token, 32)
+	for i := range tokens {
+		wg.Go(func() {
+			tok, err := k.Token(context.Background(), "p")
+			if err != nil {
+				t.Error(err)
+			}
+			tokens[i] = tok
+		})
+	}
+	clock.Advance(0)
+	wg.Wait()
+	for _, tok := range tokens {
+		if tok.AccessToken != tokens[0].AccessToken || !server.Accepts(tok.AccessToken) {
+			t.Fatal("callers got different or unaccepted tokens")
+		}
+	}
+	if n := server.Acquires() + server.Refreshes(); n != 1 {
+		t.Errorf("%d requests for 32 concurrent callers, want 1", n)
+	}
+	// Again at expiry, when a refresh is due.
+	settle(t, k)
+	clock.Advance(time.Hour - time.Minute)
+	for i := range tokens {
+		wg.Go(func() {
+			tok, err := k.Token(context.Background(), "p")
+			if err != nil {
+				t.Error(err)
+			}
+			tokens[i] = tok
+		})
+	}
+	wg.Wait()
+	settle(t, k)
+	if server.Refreshes() != 1 || !server.Accepts(tokens[0].AccessToken) {
+		t.Errorf("%d refreshes, want 1", server.Refreshes())
+	}
+}
+
+func identityFlow(url string, clock auth.Clock) *auth.IdentityFlow {
+	return &auth.IdentityFlow{
+		BaseURL: url, ClientKey: "key", ClientSecret: "secret",
+		Device: auth.Device{ID: auth.NewDeviceID(), Info: auth.DeviceInfo{Model: "desktop", Version: "Chrome", OSName: "Linux", OSVersion: "24.04"}, Network: "other"},
+		Now:    clock.Now,
+	}
+}
+
+func TestKeeperSetAddsAndRemovesProfiles(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	a := &fakeFlow{clock: clock, life: time.Hour, name: "a"}
+	b := &fakeFlow{clock: clock, life: time.Hour, name: "b"}
+	c := &fakeFlow{clock: clock, life: time.Hour, name: "c"}
+	st := newKeptStore()
+	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k.Set(map[string]auth.Flow{"a": a, "b": b})
+	advance(t, k, clock, 0)
+	tb, _ := k.Token(context.Background(), "b")
+
+	advance(t, k, clock, 10*time.Minute)
+	k.Set(map[string]auth.Flow{"b": b, "c": c})
+	advance(t, k, clock, 0)
+	if _, err := k.Token(context.Background(), "a"); !errors.Is(err, auth.ErrUnknownProfile) {
+		t.Errorf("a removed profile: %v", err)
+	}
+	if tok, _ := k.Token(context.Background(), "b"); tok != tb || b.count() != 1 {
+		t.Errorf("an unchanged profile was refreshed: %d requests", b.count())
+	}
+	if c.count() != 1 || state(k, "c").State != auth.StateValid {
+		t.Errorf("an added profile: %d requests, %v", c.count(), state(k, "c"))
+	}
+	// b keeps its schedule (t0+48m), c got its own (t0+10m+48m); a fires never.
+	advance(t, k, clock, 38*time.Minute-time.Second)
+	if a.count() != 1 || b.count() != 1 {
+		t.Fatalf("requests a %d, b %d; want 1, 1", a.count(), b.count())
+	}
+	advance(t, k, clock, time.Second)
+	if a.count() != 1 || b.count() != 2 || c.count() != 1 {
+		t.Errorf("at 48m: requests a %d, b %d, c %d; want 1, 2, 1", a.count(), b.count(), c.count())
+	}
+	// Other credentials for c: whoever changed them dropped the stored
+	// record (store.AddProfile does); the token held in memory goes too.
+	c2 := &fakeFlow{clock: clock, life: time.Hour, name: "c2"}
+	st.mu.Lock()
+	delete(st.toks, "c")
+	st.mu.Unlock()
+	k.Set(map[string]auth.Flow{"b": b, "c": c2})
+	advance(t, k, clock, 0)
+	if tok, _ := k.Token(context.Background(), "c"); tok.AccessToken != "at-c2-1" {
+		t.Errorf("after a credentials change c serves %q", tok.AccessToken)
+	}
+	if got := len(k.Status()); got != 2 {
+		t.Errorf("status lists %d profiles, want 2", got)
+	}
+}
+
+func TestKeeperRechecksAfterWallClockJump(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	x := &fakeFlow{clock: clock, life: time.Hour}
+	y := &fakeFlow{clock: clock, life: time.Minute}
+	x.failNext(errUnavailable, errUnavailable)
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{
+		Clock: clock, Rand: constRand(0), Margin: 10 * time.Second,
+		MinBackoff: 4 * time.Minute, MaxBackoff: 4 * time.Minute,
+	})
+	k.Set(map[string]auth.Flow{"x": x, "y": y})
+	advance(t, k, clock, 0) // x fails, retries in 4m; y is due in 48 s
+	advance(t, k, clock, 48*time.Second)
+	if x.count() != 1 || y.count() != 2 {
+		t.Fatalf("requests x %d, y %d; want 1, 2", x.count(), y.count())
+	}
+	// A suspend: the wall clock moves on, the timer's monotonic one does not.
+	clock.Jump(2 * time.Minute)
+	advance(t, k, clock, 48*time.Second)
+	if x.count() != 2 {
+		t.Errorf("x was not retried when the timer noticed the jump: %d requests", x.count())
+	}
+	// Recheck, as on a network change, retries x again at once.
+	k.Recheck()
+	clock.Advance(0)
+	settle(t, k)
+	if x.count() != 3 || state(k, "x").State != auth.StateValid {
+		t.Errorf("Recheck: x %d requests, %v", x.count(), state(k, "x"))
+	}
+}
+
+func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	st := newKeptStore()
+	old := auth.Token{AccessToken: "old", RefreshToken: "rt-old", Expiry: t0.Add(-time.Second)}
+	st.toks["p"] = old
+	st.saveErr = errors.New("keychain locked")
+	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock})
+	k.Set(map[string]auth.Flow{"p": flow})
+	if _, err := k.Token(context.Background(), "p"); err == nil || flow.count() != 1 {
+		t.Fatalf("Token with a failing store: %v after %d requests; want an error", err, flow.count())
+	}
+	if st.get("p") != old {
+		t.Errorf("the stored record changed")
+	}
+	st.mu.Lock()
+	st.saveErr = nil
+	st.mu.Unlock()
+	k.Recheck()
+	clock.Advance(0)
+	settle(t, k)
+	tok, err := k.Token(context.Background(), "p")
+	if err != nil || st.get("p") != tok {
+		t.Errorf("handed out %q (%v) while the store holds %q", tok.AccessToken, err, st.get("p").AccessToken)
+	}
+}
+
+func TestKeeperCloseEndsWaiters(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour, gate: make(chan struct{})}
+	k := auth.NewKeeper(newKeptStore(), auth.KeeperOptions{Clock: clock})
+	k.Set(map[string]auth.Flow{"p": flow})
+	done := make(chan error)
+	go func() {
+		_, err := k.Token(context.Background(), "p")
+		done <- err
+	}()
+	waitFor(t, "the request", func() bool { return flow.count() == 1 })
+	k.Close()
+	if err := <-done; err == nil {
+		t.Error("Token succeeded through Close")
+	}
+	if _, err := k.Token(context.Background(), "p"); !errors.Is(err, auth.ErrKeeperClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+	if clock.Timers() != 0 {
+		t.Errorf("%d timers left armed", clock.Timers())
+	}
+}
+
+func TestStateText(t *testing.T) {
+	for s := auth.StateNone; s <= auth.StateNeedsUser; s++ {
+		b, _ := s.MarshalText()
+		var back auth.State
+		if err := back.UnmarshalText(b); err != nil || back != s {
+			t.Errorf("%v: round trip gave %v, %v", s, back, err)
+		}
+	}
+	if auth.StateNeedsUser.String() != "needs user" {
+		t.Errorf("got %q", auth.StateNeedsUser.String())
+	}
+}
+
+var soak = flag.Duration("soak", 0, "run TestKeeperSoak this long (also TOKENTRAY_SOAK=60s)")
+
+// profileLocks is an in-process Locker standing in for the cross-process
+// one, shared by two Keepers as by two processes.
+type profileLocks struct {
+	mu    sync.Mutex
+	locks map[string]chan struct{}
+}
+
+func (l *profileLocks) Lock(ctx context.Context, profile string) (func(), error) {
+	l.mu.Lock()
+	ch, ok := l.locks[profile]
+	if !ok {
+		ch = make(chan struct{}, 1)
+		l.locks[profile] = ch
+	}
+	l.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// spendCounter wraps a flow and counts a refresh token presented again
+// after it was spent by a successful refresh.
+type spendCounter struct {
+	auth.Flow
+	mu    *sync.Mutex
+	spent map[string]bool
+	reuse *atomic.Int64
+}
+
+func (f spendCounter) Refresh(ctx context.Context, rt string) (auth.Token, error) {
+	f.mu.Lock()
+	if f.spent[rt] {
+		f.reuse.Add(1)
+	}
+	f.mu.Unlock()
+	t, err := f.Flow.Refresh(ctx, rt)
+	if err == nil {
+		f.mu.Lock()
+		f.spent[rt] = true
+		f.mu.Unlock()
+	}
+	return t, err
+}
+
+// TestKeeperSoak runs two Keepers (two processes) over one store against a
+// faulty server with tokens living 2 s, while many goroutines ask for
+// tokens: no caller may ever get an expired or refused token, and no spent
+// refresh token may be presented again.
+func TestKeeperSoak(t *testing.T) {
+	d := 5 * time.Second
+	if env := os.Getenv("TOKENTRAY_SOAK"); env != "" {
+		var err error
+		if d, err = time.ParseDuration(env); err != nil {
+			t.Fatalf("TOKENTRAY_SOAK: %v", err)
+		}
+	}
+	if *soak > 0 {
+		d = *soak
+	}
+	if testing.Short() {
+		t.Skip("soak test")
+	}
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	server.SetLifetime(2 * time.Second)
+
+	st := newKeptStore()
+	locks := &profileLocks{locks: map[string]chan struct{}{}}
+	var reuse atomic.Int64
+	spentMu := &sync.Mutex{}
+	spent := map[string]bool{}
+	flows := map[string]auth.Flow{}
+	var names []string
+	for i := range 20 {
+		f := identityFlow(server.URL, auth.SystemClock)
+		f.Client = &http.Client{Timeout: 400 * time.Millisecond}
+		name := fmt.Sprint("p", i)
+		names = append(names, name)
+		flows[name] = spendCounter{Flow: f, mu: spentMu, spent: spent, reuse: &reuse}
+	}
+	opt := auth.KeeperOptions{Locker: locks, MinBackoff: 50 * time.Millisecond, MaxBackoff: 500 * time.Millisecond}
+	keepers := []*auth.Keeper{newKeeper(t, st, opt), newKeeper(t, st, opt)}
+	for _, k := range keepers {
+		k.Set(flows)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { // faults: 5xx, 429 with Retry-After, timeouts, resets
+		faults := []authtest.Fault{
+			{Status: 503},
+			{Status: 502, Body: []byte("<html>bad gateway</html>")},
+			{Status: 429, Header: http.Header{"Retry-After": {"1"}}},
+			{Delay: time.Second},
+			{Reset: true},
+		}
+		for ctx.Err() == nil {
+			if rand.IntN(3) == 0 {
+				server.FailNext(1, faults[rand.IntN(len(faults))])
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	})
+	var good, failed, bad atomic.Int64
+	for i := range 16 {
+		wg.Go(func() {
+			k := keepers[i%2]
+			for ctx.Err() == nil {
+				tok, err := k.Token(ctx, names[rand.IntN(len(names))])
+				now := time.Now()
+				switch {
+				case err != nil:
+					failed.Add(1)
+				case !tok.Expiry.After(now) || !server.Accepts(tok.AccessToken):
+					bad.Add(1)
+				default:
+					good.Add(1)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("%v: %d tokens served, %d errors while the server failed; %d acquires, %d refreshes",
+		d, good.Load(), failed.Load(), server.Acquires(), server.Refreshes())
+	if bad.Load() != 0 {
+		t.Errorf("%d times a caller got an expired or refused token", bad.Load())
+	}
+	if reuse.Load() != 0 {
+		t.Errorf("%d spent refresh tokens presented again", reuse.Load())
+	}
+	if good.Load() == 0 {
+		t.Error("no token was served")
+	}
+}
+
+func TestKeeperTakesAnotherProcesssTokenWithoutRequest(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	st := newKeptStore()
+	locks := &profileLocks{locks: map[string]chan struct{}{}}
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	opt := auth.KeeperOptions{Clock: clock, Locker: locks, Rand: constRand(0)}
+	a, b := newKeeper(t, st, opt), newKeeper(t, st, opt)
+	a.Set(map[string]auth.Flow{"p": flow})
+	b.Set(map[string]auth.Flow{"p": flow})
+	clock.Advance(0)
+	settle(t, a)
+	settle(t, b)
+	if flow.count() != 1 {
+		t.Errorf("two processes starting made %d requests, want 1", flow.count())
+	}
+	// Both are due at once; the one that gets the lock second finds the
+	// first one's token in the store.
+	clock.Advance(48 * time.Minute)
+	settle(t, a)
+	settle(t, b)
+	ta, _ := a.Token(context.Background(), "p")
+	tb, _ := b.Token(context.Background(), "p")
+	if flow.count() != 2 || ta != tb || ta != st.get("p") {
+		t.Errorf("after the refresh: %d requests, tokens %q and %q; want 2 requests and one token", flow.count(), ta.AccessToken, tb.AccessToken)
+	}
+}
+
+func TestKeeperOnEventMayCallBack(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	var k *auth.Keeper
+	var seen atomic.Int64
+	k = newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, OnEvent: func(e auth.Event) {
+		// Would deadlock if events were delivered with the Keeper locked.
+		k.Status()
+		seen.Add(1)
+	}})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	waitFor(t, "none, refreshing and valid events", func() bool { return seen.Load() == 3 })
+}
