@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/store"
+)
+
+var agentCommand = command{
+	name:     "agent",
+	synopsis: "tokentray agent",
+	help: `Run the tray agent: it keeps every profile's token fresh, shows the tray
+menu and answers 'tokentray token' from memory. The Tokentray window starts
+it; a second one exits 0 saying one runs.`,
+	run: runAgent,
+}
+
+func runAgent(_ context.Context, args []string, std stdio) error {
+	if len(args) > 0 {
+		return usageError{"agent takes no arguments"}
+	}
+	socket, err := agent.SocketPath()
+	if err != nil {
+		return err
+	}
+	path, err := store.DefaultPath()
+	if err != nil {
+		return err
+	}
+	err = agent.Run(socket, path)
+	if errors.Is(err, agent.ErrAlreadyRunning) {
+		// Not a failure: the one agent the user wants is there.
+		fmt.Fprintln(std.out, "A Tokentray agent is already running.")
+		return nil
+	}
+	return err
+}

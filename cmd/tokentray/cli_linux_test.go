@@ -1,0 +1,348 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/store"
+)
+
+// cli runs tokentray like tokentray(t, …) and keeps every output, so that
+// a test can check at its end that no secret was ever printed.
+type cli struct {
+	t       *testing.T
+	env     []string
+	outputs []string
+}
+
+// newCLI returns a runner for env that, when the test ends, fails it if
+// any output contains one of secrets.
+func newCLI(t *testing.T, env []string, secrets ...string) *cli {
+	c := &cli{t: t, env: env}
+	t.Cleanup(func() {
+		for _, out := range c.outputs {
+			for _, s := range secrets {
+				if strings.Contains(out, s) {
+					t.Errorf("a secret (%d bytes, starting %.4q) appears in the output %.80q", len(s), s, out)
+				}
+			}
+		}
+	})
+	return c
+}
+
+func (c *cli) run(stdin string, args ...string) (stdout, stderr string, code int) {
+	c.t.Helper()
+	stdout, stderr, code = tokentray(c.t, c.env, stdin, args...)
+	c.outputs = append(c.outputs, stdout, stderr)
+	return stdout, stderr, code
+}
+
+// must runs tokentray and fails the test unless it exits 0.
+func (c *cli) must(stdin string, args ...string) (stdout string) {
+	c.t.Helper()
+	stdout, stderr, code := c.run(stdin, args...)
+	if code != 0 {
+		c.t.Fatalf("tokentray %q exited %d: %s", args, code, stderr)
+	}
+	return stdout
+}
+
+// list runs `tokentray list --json` and returns the entries by name.
+func (c *cli) list() map[string]listEntry {
+	c.t.Helper()
+	var entries []listEntry
+	if err := json.Unmarshal([]byte(c.must("", "list", "--json")), &entries); err != nil {
+		c.t.Fatalf("list --json: %v", err)
+	}
+	byName := map[string]listEntry{}
+	for _, e := range entries {
+		byName[e.Name] = e
+	}
+	return byName
+}
+
+// TestTokenHeaderAndList gets a token, as a header line too, and checks
+// what list says of each profile without and with the agent.
+func TestTokenHeaderAndList(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	server := authtest.NewIdentityServer("key-list", "secret-list")
+	defer server.Close()
+	c := newCLI(t, env, "secret-list")
+	c.must("secret-list\n", "add", "list-a", "--url", server.URL, "--client-key", "key-list")
+	c.must("secret-list\n", "add", "list-b", "--url", server.URL, "--client-key", "key-list")
+	c.must("secret-list\n", "add", "list-c", "--url", server.URL, "--client-key", "key-list")
+
+	access := strings.TrimSuffix(c.must("", "token", "list-a"), "\n")
+	if !server.Accepts(access) {
+		t.Fatal("token printed a token the server does not accept")
+	}
+	if got := c.must("", "token", "--header", "list-a"); got != "Authorization: Bearer "+access+"\n" {
+		t.Errorf("token --header printed %.40q…, want the Authorization header line", got)
+	}
+	// A record past its expiry, as a machine that slept overnight has.
+	if err := (store.Keychain{}).SaveToken("list-c", auth.Token{AccessToken: "old", Expiry: time.Now().Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	check := func(when string, want map[string]string) {
+		t.Helper()
+		got := c.list()
+		for name, state := range want {
+			e := got[name]
+			if e.State != state || e.Flow != "identity" || e.BaseURL != server.URL {
+				t.Errorf("%s: list says %s is %+v, want state %q, flow identity, %s", when, name, e, state, server.URL)
+			}
+			if state == "valid" && !e.Expiry.After(time.Now()) {
+				t.Errorf("%s: %s is valid with expiry %v", when, name, e.Expiry)
+			}
+		}
+		if len(got) != len(want) {
+			t.Errorf("%s: list has %d profiles, want %d", when, len(got), len(want))
+		}
+	}
+	check("without agent", map[string]string{"list-a": "valid", "list-b": "none", "list-c": "expired"})
+	text := c.must("", "list")
+	if !strings.HasPrefix(text, "NAME") || !strings.Contains(text, "list-b") || strings.Contains(text, access) {
+		t.Errorf("list printed %q; want a table of the profiles without tokens", text)
+	}
+
+	// With the agent, list shows what the agent holds: it keeps every
+	// profile fresh, the expired one too. Without a session bus the CLI
+	// cannot read the keychain itself, so these states come from the agent.
+	startAgent(t, env, runtimeDir)
+	c = newCLI(t, append(env[:len(env):len(env)], "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent"), "secret-list")
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if c.list()["list-c"].State == "valid" {
+			break
+		}
+	}
+	check("with the agent", map[string]string{"list-a": "valid", "list-b": "valid", "list-c": "valid"})
+	if got := strings.TrimSuffix(c.must("", "token", "list-c"), "\n"); !server.Accepts(got) {
+		t.Error("the agent's token is not one the server accepts")
+	}
+}
+
+func TestExec(t *testing.T) {
+	env, _ := desktop(t)
+	server := authtest.NewIdentityServer("key-exec", "secret-exec")
+	defer server.Close()
+	c := newCLI(t, env, "secret-exec")
+	c.must("secret-exec\n", "add", "exec", "--url", server.URL, "--client-key", "key-exec")
+
+	t.Run("environment", func(t *testing.T) {
+		file := filepath.Join(t.TempDir(), "token")
+		// The child writes the token to a file, so that nothing printed
+		// holds it unless tokentray printed it.
+		script := `printf %s "$TOKENTRAY_TOKEN" >"$1"; echo "profile=$TOKENTRAY_PROFILE"; cat`
+		stdout, stderr, code := tokentray(t, env, "from stdin", "exec", "exec", "--", "sh", "-c", script, "sh", file)
+		if code != 0 || stdout != "profile=exec\nfrom stdin" {
+			t.Errorf("exec: exit %d, the child printed %q; want 0, its profile and then its standard input", code, stdout)
+		}
+		got, err := os.ReadFile(file)
+		if err != nil || !server.Accepts(string(got)) {
+			t.Fatalf("TOKENTRAY_TOKEN in the child is not a token the server accepts (%v)", err)
+		}
+		if strings.Contains(stdout+stderr, string(got)) {
+			t.Error("exec printed the token")
+		}
+	})
+
+	t.Run("exit status", func(t *testing.T) {
+		for _, tc := range []struct {
+			args []string
+			want int
+		}{
+			{[]string{"sh", "-c", "exit 7"}, 7},
+			{[]string{"sh", "-c", "kill -TERM $$"}, 128 + int(syscall.SIGTERM)},
+			{[]string{"/nonexistent/command"}, exitNotFound},
+		} {
+			if _, stderr, code := c.run("", append([]string{"exec", "exec", "--"}, tc.args...)...); code != tc.want {
+				t.Errorf("exec %q: exit %d (%s), want %d", tc.args, code, stderr, tc.want)
+			}
+		}
+		if _, _, code := c.run("", "exec", "exec"); code != exitUsage {
+			t.Errorf("exec without a command: exit %d, want %d", code, exitUsage)
+		}
+	})
+
+	t.Run("signal", func(t *testing.T) {
+		cmd := exec.Command(binary, "exec", "exec", "--", "sh", "-c", `trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done`)
+		cmd.Env = env
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer cmd.Process.Kill()
+		if line, err := bufio.NewReader(stdout).ReadString('\n'); line != "ready\n" {
+			t.Fatalf("the child did not start: %q, %v", line, err)
+		}
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Fatal("tokentray exec did not end after SIGTERM")
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 42 {
+			t.Errorf("after SIGTERM tokentray exited %d (%v), want the child's 42: the signal was not forwarded", code, cmd.ProcessState)
+		}
+	})
+}
+
+// TestAddWebAndRemove adds a web grant profile, then removes it: the
+// refresh token is revoked at the server and every keychain entry goes.
+func TestAddWebAndRemove(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	const secret, session = "web-client-secret", "web-session-token"
+	const sub = "0b0cbd7c-7a8f-4d8b-9b35-3c1a2d4f5e6a"
+	server := authtest.NewWebServer("client-web", secret, session)
+	defer server.Close()
+	c := newCLI(t, env, secret, session)
+
+	webArgs := []string{"add", "web", "--flow", "web", "--url", server.URL, "--client-id", "client-web"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--sub", "not-a-uuid"}, "--sub"},
+		{[]string{"--sub", "0b0cbd7c-7a8f-1d8b-9b35-3c1a2d4f5e6a"}, "--sub"}, // version 1
+		{[]string{"--sub-type", "team"}, "--sub-type"},
+		{[]string{"--client-key", "k"}, "--client-key"},
+		{[]string{"--url", "http://example.com"}, "https"},
+	} {
+		_, stderr, code := c.run(secret+"\n"+session+"\n", append(webArgs, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("add %q: exit %d, %q; want %d and one line about %s", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+	if _, stderr, code := c.run(secret+"\n", webArgs...); code != exitUsage || !strings.Contains(stderr, "session token") {
+		t.Errorf("add web without a session token: exit %d, %q; want %d", code, stderr, exitUsage)
+	}
+
+	c.must(secret+"\n"+session+"\n", append(webArgs, "--sub-type", "organization", "--sub", sub, "--scope", "openid  profile")...)
+	k := store.Keychain{}
+	if got, err := k.SessionToken("web"); err != nil || got != session {
+		t.Fatalf("the session token in the keychain is %d bytes (%v), want the second line", len(got), err)
+	}
+	cfg, err := store.Load(filepath.Join(configHome(env), "tokentray", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := cfg.Profile("web")
+	if p.Flow != store.FlowWeb || p.ClientID != "client-web" || p.SubType != "organization" || p.Sub != sub || p.Scope != "openid profile" {
+		t.Errorf("saved profile %+v", p)
+	}
+	if e := c.list()["web"]; e.Flow != "web" || e.BaseURL != server.URL || e.State != "none" {
+		t.Errorf("list says %+v", e)
+	}
+
+	// A grant as the agent would have stored it, to be revoked.
+	flow := &auth.WebGrantFlow{BaseURL: server.URL, ClientID: "client-web", ClientSecret: secret, SessionToken: session}
+	tok, err := flow.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SaveToken("web", tok); err != nil {
+		t.Fatal(err)
+	}
+	c.must("secret\n", "add", "other", "--url", "https://api.nfl.com", "--client-key", "k")
+	startAgent(t, env, runtimeDir)
+
+	if _, stderr, code := c.run("", "remove", "nosuch"); code != exitError || !strings.Contains(stderr, "known profiles are other, web") {
+		t.Errorf("remove nosuch: exit %d, %q; want %d naming the known profiles", code, stderr, exitError)
+	}
+	c.must("", "remove", "web")
+	if server.Revocations() != 1 {
+		t.Errorf("the server saw %d revocations, want 1", server.Revocations())
+	}
+	for _, get := range []func(string) (string, error){k.ClientSecret, k.SessionToken} {
+		if _, err := get("web"); err == nil {
+			t.Error("a secret of the removed profile is still in the keychain")
+		}
+	}
+	if _, found, _ := k.LoadToken("web"); found {
+		t.Error("the token record of the removed profile is still in the keychain")
+	}
+	if got := c.list(); len(got) != 1 || got["other"].Name == "" {
+		t.Errorf("after remove, list has %v; want only other", got)
+	}
+	if _, stderr, code := c.run("", "token", "web"); code != exitError || !strings.Contains(stderr, "other") {
+		t.Errorf("token of the removed profile through the agent: exit %d, %q; want %d naming the known profiles", code, stderr, exitError)
+	}
+	for _, out := range c.outputs {
+		if strings.Contains(out, tok.AccessToken) || strings.Contains(out, tok.RefreshToken) {
+			t.Errorf("a token of the web profile appears in the output %.80q", out)
+		}
+	}
+}
+
+// TestErrors covers the failures a script meets: each one line on stderr
+// and the documented exit code.
+func TestErrors(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	server := authtest.NewIdentityServer("key-err", "right-secret")
+	defer server.Close()
+	gone := authtest.NewIdentityServer("key-err", "right-secret")
+	gone.Close()
+	c := newCLI(t, env, "right-secret", "wrong-secret")
+	c.must("wrong-secret\n", "add", "rejected", "--url", server.URL, "--client-key", "key-err")
+	c.must("right-secret\n", "add", "unreachable", "--url", gone.URL, "--client-key", "key-err")
+
+	expect := func(c *cli, args []string, want int, says ...string) {
+		t.Helper()
+		stdout, stderr, code := c.run("", args...)
+		if code != want || stdout != "" || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("tokentray %q: exit %d, stdout %q, stderr %q; want exit %d, one line on stderr", args, code, stdout, stderr, want)
+		}
+		for _, s := range says {
+			if !strings.Contains(stderr, s) {
+				t.Errorf("tokentray %q says %q, which does not mention %q", args, stderr, s)
+			}
+		}
+	}
+	noKeychain := newCLI(t, append(env[:len(env):len(env)], "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent"))
+	for _, agent := range []bool{false, true} {
+		if agent {
+			startAgent(t, env, runtimeDir)
+		} else {
+			expect(noKeychain, []string{"token", "rejected"}, exitError, `service "tokentray"`, "unlock")
+			expect(noKeychain, []string{"list"}, exitError, "unlock")
+		}
+		expect(c, []string{"token", "rejected"}, exitUserMust, "401", "tokentray add rejected")
+		expect(c, []string{"exec", "rejected", "--", "true"}, exitUserMust, "tokentray add rejected")
+		expect(c, []string{"token", "unreachable"}, exitError, "refused")
+		expect(c, []string{"token", "nosuch"}, exitError, "rejected, unreachable")
+		expect(c, []string{"exec", "nosuch", "--", "true"}, exitError, "rejected, unreachable")
+	}
+	expect(c, []string{"help", "nosuch"}, exitUsage, "nosuch")
+	if out := c.must("", "help", "exec"); !strings.Contains(out, "TOKENTRAY_TOKEN") {
+		t.Errorf("help exec says %q", out)
+	}
+}
+
+// configHome is the XDG_CONFIG_HOME of env.
+func configHome(env []string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], "XDG_CONFIG_HOME="); ok {
+			return v
+		}
+	}
+	return ""
+}

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store"
+)
+
+var deviceCommand = command{
+	name:     "device",
+	synopsis: "tokentray device [--json]",
+	help: `Show this device's id (made once and kept for good), its device_info
+(encoded as sent, and decoded) and the network type detected now.`,
+	run: runDevice,
+}
+
+func runDevice(_ context.Context, args []string, std stdio) error {
+	fs := newFlagSet("device")
+	asJSON := fs.Bool("json", false, "print a JSON object")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{"device takes no arguments"}
+	}
+	path, err := store.DefaultPath()
+	if err != nil {
+		return err
+	}
+	cfg, err := store.Load(path)
+	if err != nil {
+		return err
+	}
+	if cfg.EnsureDeviceID() {
+		if err := cfg.Save(path); err != nil {
+			return err
+		}
+	}
+	info := auth.DetectDeviceInfo()
+	network := auth.DetectNetworkType()
+	if *asJSON {
+		enc := json.NewEncoder(std.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(struct {
+			DeviceID    string           `json:"device_id"`
+			DeviceInfo  string           `json:"device_info"`
+			Decoded     auth.DeviceInfo  `json:"device_info_decoded"`
+			NetworkType auth.NetworkType `json:"network_type"`
+		}{cfg.DeviceID, info.Encode(), info, network})
+	}
+	decoded, err := json.Marshal(info)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(std.out, "device id:    %s\n", cfg.DeviceID)
+	fmt.Fprintf(std.out, "device_info:  %s\n", info.Encode())
+	fmt.Fprintf(std.out, "  decoded:    %s\n", decoded)
+	fmt.Fprintf(std.out, "network type: %s\n", network)
+	return nil
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/store"
+)
+
+var listCommand = command{
+	name:     "list",
+	synopsis: "tokentray list [--json]",
+	help: `List every profile with its flow, base URL, token state and expiry;
+never a secret. The running agent says what it holds: "valid", "expired",
+"none", "refreshing", "retrying" or "needs user" (with the reason). With no
+agent the keychain's token records say "valid", "expired" or "none".`,
+	run: runList,
+}
+
+// listEntry is one profile as list shows it.
+type listEntry struct {
+	Name    string    `json:"name"`
+	Flow    string    `json:"flow"`
+	BaseURL string    `json:"base_url"`
+	State   string    `json:"state"`
+	Expiry  time.Time `json:"expiry,omitzero"`
+	Error   string    `json:"error,omitempty"`
+}
+
+func runList(ctx context.Context, args []string, std stdio) error {
+	fs := newFlagSet("list")
+	asJSON := fs.Bool("json", false, "print a JSON array")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	path, err := store.DefaultPath()
+	if err != nil {
+		return err
+	}
+	cfg, err := store.Load(path)
+	if err != nil {
+		return err
+	}
+	entries, err := listStates(ctx, cfg, time.Now())
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(std.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(entries)
+	}
+	if len(entries) == 0 {
+		fmt.Fprintln(std.err, "No profiles yet; add one with 'tokentray add NAME …'.")
+		return nil
+	}
+	w := tabwriter.NewWriter(std.out, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(w, "NAME\tFLOW\tBASE URL\tSTATE\tEXPIRES")
+	for _, e := range entries {
+		expires := "-"
+		if !e.Expiry.IsZero() {
+			expires = e.Expiry.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Flow, e.BaseURL, e.State, expires)
+	}
+	return w.Flush()
+}
+
+// listStates gives each configured profile its state: the agent's view
+// when one runs, else the token record in the keychain. The config decides
+// which profiles there are, so a profile added since the agent last
+// reloaded still shows.
+func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEntry, error) {
+	entries := make([]listEntry, 0, len(cfg.Profiles))
+	for _, p := range cfg.Profiles {
+		entries = append(entries, listEntry{Name: p.Name, Flow: p.Flow, BaseURL: p.BaseURL, State: "none"})
+	}
+	client, err := agent.DefaultClient()
+	if err != nil {
+		return nil, err
+	}
+	status, err := client.Status(ctx)
+	switch {
+	case err == nil:
+		known := map[string]agent.ProfileStatus{}
+		for _, s := range status.Profiles {
+			known[s.Name] = s
+		}
+		for i := range entries {
+			if s, ok := known[entries[i].Name]; ok {
+				entries[i].State, entries[i].Expiry, entries[i].Error = s.State, s.Expiry, s.Error
+			}
+		}
+	case errors.Is(err, agent.ErrNotRunning):
+		k := store.Keychain{}
+		for i := range entries {
+			tok, found, err := k.LoadToken(entries[i].Name)
+			if err != nil {
+				return nil, err
+			}
+			if found {
+				entries[i].State, entries[i].Expiry = "valid", tok.Expiry
+			}
+		}
+	default:
+		return nil, err
+	}
+	for i := range entries {
+		// A token past its expiry is expired whoever last held it.
+		if entries[i].State == "valid" && !entries[i].Expiry.After(now) {
+			entries[i].State = "expired"
+		}
+	}
+	return entries, nil
+}
