@@ -470,7 +470,7 @@ func (k *Keeper) start(p *kept, now time.Time) *call {
 	k.wg.Add(1)
 	go func() {
 		defer k.wg.Done()
-		tok, err := k.refresh(lock, p.name, p.flow, need)
+		tok, err := k.refresh(lock, p, need)
 		k.mu.Lock()
 		c.tok, c.err = k.finish(p, tok, err)
 		p.call = nil
@@ -488,7 +488,8 @@ func (k *Keeper) start(p *kept, now time.Time) *call {
 // the server failed but the stored token is still valid, Fresh serves that
 // token; refresh returns it together with the error, so that the failure is
 // retried.
-func (k *Keeper) refresh(lock *sync.Mutex, profile string, flow Flow, need time.Duration) (Token, error) {
+func (k *Keeper) refresh(lock *sync.Mutex, p *kept, need time.Duration) (Token, error) {
+	profile := p.name
 	ctx, cancel := context.WithTimeout(k.ctx, refreshTimeout)
 	defer cancel()
 	lock.Lock()
@@ -500,7 +501,16 @@ func (k *Keeper) refresh(lock *sync.Mutex, profile string, flow Flow, need time.
 		}
 		defer unlock()
 	}
-	rec := &recordingFlow{Flow: flow}
+	// The profile may have been removed or re-added with other credentials
+	// while this waited for the lock: then a request would save a grant
+	// nobody owns, after `tokentray remove` deleted its entries.
+	k.mu.Lock()
+	dropped := k.closed || k.profiles[profile] != p
+	k.mu.Unlock()
+	if dropped {
+		return Token{}, fmt.Errorf("%w: %s was removed or changed", ErrUnknownProfile, profile)
+	}
+	rec := &recordingFlow{Flow: p.flow}
 	tok, err := Fresh(ctx, rec, k.st, profile, k.now(), need)
 	if err == nil && rec.err != nil {
 		return tok, rec.err

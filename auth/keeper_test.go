@@ -817,3 +817,52 @@ func TestKeeperOnEventMayCallBack(t *testing.T) {
 	advance(t, k, clock, 0)
 	waitFor(t, "none, refreshing and valid events", func() bool { return seen.Load() == 3 })
 }
+
+// gateLocker holds every Lock until release is closed, reporting each
+// caller on entered and each unlock on unlocked.
+type gateLocker struct {
+	entered  chan string
+	release  chan struct{}
+	unlocked chan string
+}
+
+func (g gateLocker) Lock(ctx context.Context, profile string) (func(), error) {
+	g.entered <- profile
+	select {
+	case <-g.release:
+		return func() { g.unlocked <- profile }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// A refresh that waited for the lock while its profile was removed must not
+// ask the server: the grant would be saved for a profile nobody owns, after
+// `tokentray remove` deleted its entries.
+func TestKeeperDropsRefreshOfRemovedProfile(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	a := &fakeFlow{clock: clock, life: time.Hour, name: "a"}
+	st := newKeptStore()
+	gate := gateLocker{entered: make(chan string, 1), release: make(chan struct{}), unlocked: make(chan string, 1)}
+	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, Rand: constRand(0), Locker: gate})
+	k.Set(map[string]auth.Flow{"a": a})
+	clock.Advance(0) // fires the first refresh of a, which waits for the lock
+	select {
+	case <-gate.entered:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresh never asked for the lock")
+	}
+	k.Set(map[string]auth.Flow{})
+	close(gate.release)
+	select {
+	case <-gate.unlocked: // the refresh has done all it will do
+	case <-time.After(10 * time.Second):
+		t.Fatal("the refresh never released the lock")
+	}
+	if a.count() != 0 {
+		t.Errorf("%d requests for a removed profile, want 0", a.count())
+	}
+	if tok := st.get("a"); tok.AccessToken != "" {
+		t.Errorf("a token was saved for the removed profile")
+	}
+}

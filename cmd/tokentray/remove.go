@@ -50,16 +50,22 @@ func runRemove(ctx context.Context, args []string, std stdio) error {
 			fmt.Fprintf(std.err, "Could not revoke the refresh token of %s at %s (%v); removing the profile anyway.\n", name, p.BaseURL, err)
 		}
 	}
-	// The keychain first: should that fail (a locked keyring), the profile
-	// is still listed and `remove` can simply be run again.
-	if err := k.DeleteProfile(name); err != nil {
-		return err
-	}
+	// The config and the agent first, so that nothing starts a refresh of
+	// the profile any more; then its entries go under the profile's lock,
+	// which waits for a refresh already in flight to save and finish.
 	cfg.Remove(name)
 	if err := cfg.Save(path); err != nil {
 		return err
 	}
 	reloadAgent(ctx, std.err)
+	unlock, err := store.ProfileLocks{}.Lock(ctx, name)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if err := k.DeleteProfile(name); err != nil {
+		return fmt.Errorf("removed profile %s from the config, but not its keychain entries (service %q, accounts %s/…): %w", name, store.Service, name, err)
+	}
 	fmt.Fprintf(std.err, "Removed profile %s and its keychain entries.\n", name)
 	return nil
 }
