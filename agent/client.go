@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -58,7 +59,8 @@ func (e *APIError) Error() string { return e.Message }
 // Client talks to the agent's LocalAPI.
 type Client struct {
 	socket string
-	http   *http.Client
+	dialer *net.Dialer
+	http   *http.Client // for the event stream
 }
 
 // NewClient returns a client for the agent listening on socket.
@@ -66,6 +68,7 @@ func NewClient(socket string) *Client {
 	dialer := &net.Dialer{Timeout: 2 * time.Second}
 	return &Client{
 		socket: socket,
+		dialer: dialer,
 		http: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 				return dialer.DialContext(ctx, "unix", socket)
@@ -160,17 +163,32 @@ func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", nil)
 }
 
+// do makes one request on a connection of its own, read on the calling
+// goroutine: `tokentray token` makes exactly one call, and http.Client's
+// pooled transport costs it goroutine hand-offs worth ~10% of its run.
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := c.http.Do(req)
+	conn, err := c.dialer.DialContext(ctx, "unix", c.socket)
 	if err != nil {
 		if isNotListening(err) {
 			return ErrNotRunning
 		}
 		return fmt.Errorf("talking to the Tokentray agent: %w", err)
+	}
+	defer conn.Close()
+	// A cancelled ctx unblocks the read by closing the connection.
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	req.Close = true
+	if err := req.Write(conn); err != nil {
+		return fmt.Errorf("talking to the Tokentray agent: %w", errors.Join(ctx.Err(), err))
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		return fmt.Errorf("reading the agent's answer: %w", errors.Join(ctx.Err(), err))
 	}
 	defer resp.Body.Close()
 	body := io.LimitReader(resp.Body, 1<<20)

@@ -15,6 +15,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -171,9 +172,13 @@ func expiryFrom(n int64, now time.Time) time.Time {
 // short enough for a tray tooltip.
 const maxReasonLen = 80
 
+// The HTML patterns are compiled at the first HTML error body, not at
+// start-up: every `tokentray` command links this package.
 var (
-	htmlDropped = regexp.MustCompile(`(?is)<(script|style|head)\b.*?</(script|style|head)\s*>|<!--.*?-->`)
-	htmlTag     = regexp.MustCompile(`(?s)<[^>]*>`)
+	htmlDropped = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`(?is)<(script|style|head)\b.*?</(script|style|head)\s*>|<!--.*?-->`)
+	})
+	htmlTag = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`(?s)<[^>]*>`) })
 )
 
 // errorReason distils an error body into one short, redacted line: the
@@ -189,8 +194,8 @@ func errorReason(body []byte, contentType string, red redactor) string {
 	// that part to the stripping and no longer match.
 	text := red.clean(string(body))
 	if mt, _, _ := mime.ParseMediaType(contentType); mt == "text/html" || strings.HasPrefix(strings.TrimSpace(text), "<") {
-		text = htmlDropped.ReplaceAllString(text, " ")
-		text = html.UnescapeString(htmlTag.ReplaceAllString(text, " "))
+		text = htmlDropped().ReplaceAllString(text, " ")
+		text = html.UnescapeString(htmlTag().ReplaceAllString(text, " "))
 	}
 	return red.short(text)
 }
