@@ -95,6 +95,17 @@ func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agen
 	}
 }
 
+// waitClipboard reports whether the clipboard comes to hold want.
+func waitClipboard(t *testing.T, want string) bool {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if readClipboard(t) == want {
+			return true
+		}
+	}
+	return false
+}
+
 func readClipboard(t *testing.T) string {
 	t.Helper()
 	out, err := exec.Command("xclip", "-o", "-selection", "clipboard").Output()
@@ -165,12 +176,17 @@ func TestCopyTokenFromTray(t *testing.T) {
 	if err := other.Run(); err != nil {
 		t.Fatal(err)
 	}
+	// xclip claims the selection from a child it forks: wait for it, or it
+	// may take the clipboard back after the agent's copy.
+	if !waitClipboard(t, "something else") {
+		t.Fatal("xclip did not take the clipboard")
+	}
 	resp, err := client.Copy(context.Background(), "work")
 	if err != nil || resp.AccessToken != "" {
 		t.Fatalf("POST /v1/copy: %v; the answer must not carry the token", err)
 	}
-	if got := readClipboard(t); got != copied {
-		t.Errorf("after /v1/copy the clipboard holds %q, want the token", got[:min(len(got), 20)])
+	if !waitClipboard(t, copied) {
+		t.Errorf("after /v1/copy the clipboard does not hold the token")
 	}
 
 	stdout, _, code = tokentray(t, env, "", "agent")
