@@ -73,6 +73,8 @@ type IdentityServer struct {
 	acquires  int
 	refreshes int
 	grants    ledger // refresh tokens are issued to a device ID
+	delay     time.Duration
+	answered  func(IdentityRequest, int)
 }
 
 // NewIdentityServer starts a fake identity API that accepts the given client
@@ -116,6 +118,26 @@ func (s *IdentityServer) SetClock(now func() time.Time) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.now = now
+}
+
+// SetDelay holds back every answer that is not a Fault by d before the
+// request is checked and served, or until the client gives up: a slow but
+// working server. Zero, the default, answers at once.
+func (s *IdentityServer) SetDelay(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delay = d
+}
+
+// OnAnswered sets a function called with every request that was served
+// (not answered by a Fault) and the status of its answer, once that answer
+// has been written and flushed to the client, before the handler returns.
+// It runs on the request's goroutine, so an answer's effects on the server
+// (a spent refresh token) have happened. nil removes it.
+func (s *IdentityServer) OnAnswered(f func(req IdentityRequest, status int)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.answered = f
 }
 
 // FailNext answers the next n requests with f instead of serving them. The
@@ -176,11 +198,28 @@ func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
 	case IdentityRefreshPath:
 		s.refreshes++
 	}
+	delay, answered := s.delay, s.answered
 	s.mu.Unlock()
 
 	if f, ok := s.faults.next(); ok {
 		f.serve(w, r)
 		return
+	}
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-r.Context().Done():
+			return
+		}
+	}
+	if answered != nil {
+		// Every return below has written an answer.
+		sw := &statusWriter{ResponseWriter: w}
+		w = sw
+		defer func() {
+			_ = http.NewResponseController(sw).Flush()
+			answered(IdentityRequest{Path: rec.Path, Header: rec.Header.Clone(), Raw: bytes.Clone(rec.Raw), Body: rec.Body}, sw.status)
+		}()
 	}
 	if r.URL.Path != IdentityTokenPath && r.URL.Path != IdentityRefreshPath {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such endpoint"})
@@ -305,3 +344,25 @@ func (s *IdentityServer) jwt(deviceID string, now, expiry time.Time) string {
 	mac.Write([]byte(signed))
 	return signed + "." + enc.EncodeToString(mac.Sum(nil))
 }
+
+// statusWriter remembers the status of the answer written through it.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	if w.status == 0 {
+		w.status = status
+	}
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
