@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/tokentray/tokentray/auth"
-	"github.com/tokentray/tokentray/store"
 )
 
 var deviceCommand = command{
@@ -26,11 +25,7 @@ func runDevice(_ context.Context, args []string, std stdio) error {
 	if fs.NArg() > 0 {
 		return usageError{"device takes no arguments"}
 	}
-	path, err := store.DefaultPath()
-	if err != nil {
-		return err
-	}
-	cfg, err := store.Load(path)
+	path, cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}

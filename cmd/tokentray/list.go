@@ -41,11 +41,7 @@ func runList(ctx context.Context, args []string, std stdio) error {
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	path, err := store.DefaultPath()
-	if err != nil {
-		return err
-	}
-	cfg, err := store.Load(path)
+	_, cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/tokentray/tokentray/store"
 )
 
 // Exit codes, documented in README.md. exec also passes its child's status
@@ -136,4 +138,14 @@ func report(err error, stderr io.Writer) int {
 	default:
 		return exitError
 	}
+}
+
+// loadConfig reads the profiles from where every command keeps them.
+func loadConfig() (path string, cfg *store.Config, err error) {
+	path, err = store.DefaultPath()
+	if err != nil {
+		return "", nil, err
+	}
+	cfg, err = store.Load(path)
+	return path, cfg, err
 }

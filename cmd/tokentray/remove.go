@@ -32,11 +32,7 @@ func runRemove(ctx context.Context, args []string, std stdio) error {
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", rest[0])}
 	}
-	path, err := store.DefaultPath()
-	if err != nil {
-		return err
-	}
-	cfg, err := store.Load(path)
+	path, cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
