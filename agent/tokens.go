@@ -314,7 +314,17 @@ func (t *Tokens) flow(p store.Profile, device auth.Device) (auth.Flow, error) {
 	}
 	switch p.Flow {
 	case store.FlowIdentity:
-		return &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}, nil
+		f := &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}
+		// Only a signed-in account has a uid, and so a signature to read;
+		// an anonymous device costs no second keychain lookup.
+		if p.UID != "" {
+			signature, err := t.secret(p.Name, "uid signature", t.keychain.uidSignature)
+			if err != nil {
+				return nil, err
+			}
+			f.UID, f.UIDSignature, f.SignatureTimestamp = p.UID, signature, p.SignatureTimestamp
+		}
+		return f, nil
 	case store.FlowWeb:
 		session, err := t.secret(p.Name, "session token", t.keychain.sessionToken)
 		if err != nil {
@@ -376,6 +386,12 @@ func (s serialKeychain) sessionToken(profile string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.k.SessionToken(profile)
+}
+
+func (s serialKeychain) uidSignature(profile string) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.k.UIDSignature(profile)
 }
 
 // keychainFlow reads the secrets at each request. The CLI uses it so that a

@@ -59,9 +59,14 @@ type Profile struct {
 	Flow    string `json:"flow"` // FlowIdentity or FlowWeb
 	BaseURL string `json:"base_url"`
 
-	// The identity flow (PROTOCOLS.md §1); its secret is the client secret.
-	ClientKey string `json:"client_key,omitempty"`
-	Network   string `json:"network,omitempty"` // "auto" (or empty) | wifi | ethernet | cellular | other
+	// The identity flow (PROTOCOLS.md §1); its secret is the client secret,
+	// and for a signed-in account also the uid signature. UID and
+	// SignatureTimestamp (Unix seconds) are empty for an anonymous device;
+	// they are not secret, the signature over them is.
+	ClientKey          string `json:"client_key,omitempty"`
+	Network            string `json:"network,omitempty"` // "auto" (or empty) | wifi | ethernet | cellular | other
+	UID                string `json:"uid,omitempty"`
+	SignatureTimestamp string `json:"signature_timestamp,omitempty"`
 
 	// The web grant flow (PROTOCOLS.md §2); its secrets are the client
 	// secret and the session token.

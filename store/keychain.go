@@ -28,10 +28,11 @@ var ErrLocked = errors.New("the keyring is locked")
 
 // Keychain keeps each profile's secrets in the OS keychain (the Secret
 // Service on Linux, the login keychain on macOS, Credential Manager on
-// Windows). A profile NAME owns two entries, by account name:
+// Windows). A profile NAME owns these entries, by account name:
 //
 //	NAME/client-secret  the client secret, as given
 //	NAME/session-token  the session token of a web grant profile
+//	NAME/uid-signature  the uid signature of a signed-in identity profile
 //	NAME/token          the token record: access token, refresh token and
 //	                    expiry as one JSON object
 //
@@ -61,6 +62,7 @@ var _ auth.TokenStore = Keychain{}
 const (
 	clientSecretSuffix = "/client-secret"
 	sessionTokenSuffix = "/session-token"
+	uidSignatureSuffix = "/uid-signature"
 	tokenSuffix        = "/token"
 )
 
@@ -108,6 +110,25 @@ func (k Keychain) SessionToken(profile string) (string, error) {
 	return k.get(profile + sessionTokenSuffix)
 }
 
+// SetUIDSignature stores the uid signature of a signed-in identity
+// profile. It is a secret: it vouches for the account, so it lives here and
+// not beside the uid in the config.
+func (k Keychain) SetUIDSignature(profile, signature string) error {
+	if err := ValidateProfileName(profile); err != nil {
+		return err
+	}
+	return k.set(profile+uidSignatureSuffix, signature)
+}
+
+// UIDSignature returns profile's uid signature; the error wraps ErrNotFound
+// when there is none.
+func (k Keychain) UIDSignature(profile string) (string, error) {
+	if err := ValidateProfileName(profile); err != nil {
+		return "", err
+	}
+	return k.get(profile + uidSignatureSuffix)
+}
+
 // SaveToken replaces profile's token record in one keychain write.
 func (k Keychain) SaveToken(profile string, t auth.Token) error {
 	if err := ValidateProfileName(profile); err != nil {
@@ -150,7 +171,7 @@ func (k Keychain) DeleteProfile(profile string) error {
 	if err := ValidateProfileName(profile); err != nil {
 		return err
 	}
-	for _, account := range []string{profile + clientSecretSuffix, profile + sessionTokenSuffix, profile + tokenSuffix} {
+	for _, account := range []string{profile + clientSecretSuffix, profile + sessionTokenSuffix, profile + uidSignatureSuffix, profile + tokenSuffix} {
 		if err := k.delete(account); err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}

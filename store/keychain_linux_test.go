@@ -249,7 +249,7 @@ func TestAddProfileDropsOldGrant(t *testing.T) {
 	k := realKeychain(t)
 	path := configPath(t)
 	p := Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key"}
-	if err := AddProfile(path, k, p, Secrets{ClientSecret: "first"}); err != nil {
+	if err := AddProfile(path, k, p, Secrets{ClientSecret: "first", UIDSignature: "old-signature"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := k.SaveToken("prod", auth.Token{AccessToken: "old-grant", Expiry: time.Now().Add(time.Hour)}); err != nil {
@@ -268,6 +268,9 @@ func TestAddProfileDropsOldGrant(t *testing.T) {
 	}
 	if s, err := k.ClientSecret("prod"); err != nil || s != "second" {
 		t.Errorf("ClientSecret = %q, %v; want the new one", s, err)
+	}
+	if _, err := k.UIDSignature("prod"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("the uid signature the re-added profile no longer has: %v, want it deleted", err)
 	}
 	cfg, err := Load(path)
 	if err != nil {
@@ -450,4 +453,47 @@ exit $rc`
 		t.Fatalf("%s did not run in the private keyring:\n%s", t.Name(), out)
 	}
 	return true
+}
+
+// A signed-in identity profile keeps its uid signature in the keychain, not
+// in the config beside the uid, and DeleteProfile removes it with the rest.
+func TestAddProfileUIDSignature(t *testing.T) {
+	k := realKeychain(t)
+	path := configPath(t)
+	const signature = "sig-7d31c0aa"
+	p := Profile{Name: "prod", Flow: FlowIdentity, BaseURL: "https://api.example.com", ClientKey: "key",
+		UID: "uid-42", SignatureTimestamp: "1700000000"}
+	if err := AddProfile(path, k, p, Secrets{ClientSecret: "cs", UIDSignature: signature}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := k.UIDSignature("prod"); err != nil || got != signature {
+		t.Errorf("UIDSignature = %q, %v; want the one added", got, err)
+	}
+	if v, ok := secretTool(t, k.Service, "prod/uid-signature"); !ok || v != signature {
+		t.Errorf("secret-tool finds %q (found %v) at prod/uid-signature, want the signature", v, ok)
+	}
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := cfg.Profile("prod"); got.UID != p.UID || got.SignatureTimestamp != p.SignatureTimestamp {
+		t.Errorf("config profile = %+v; want uid and signature timestamp kept", got)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(data, []byte(signature)) {
+		t.Errorf("the config file holds the uid signature: %s", data)
+	}
+
+	if err := k.DeleteProfile("prod"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.UIDSignature("prod"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("UIDSignature after DeleteProfile = %v, want ErrNotFound", err)
+	}
+	if _, ok := secretTool(t, k.Service, "prod/uid-signature"); ok {
+		t.Error("secret-tool still finds the uid signature after DeleteProfile")
+	}
 }

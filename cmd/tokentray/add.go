@@ -24,11 +24,13 @@ var addCommand = command{
 	name: "add",
 	synopsis: `tokentray add NAME [--flow identity] [--url BASE] --client-key KEY
                 [--network auto|wifi|ethernet|cellular|other]
+                [--uid UID --signature-timestamp SECONDS]
   tokentray add NAME --flow web [--url BASE] --client-id ID
                 [--sub-type user|organization] [--sub UUID] [--scope "a b"]`,
 	help: `Add a profile, or replace the one of that name. The secrets come from
-standard input, one per line: the client secret, and for --flow web then
-the session token (for example: pass show api | tokentray add work …).
+standard input, one per line: the client secret, then for --flow web the
+session token, or for a signed-in identity account (--uid) the uid
+signature (for example: pass show api | tokentray add work …).
 On a terminal they are asked for without echo. Secrets are never taken
 from the command line, where other users could read them. The default
 --url is https://api.nfl.com for identity and https://api.polar.sh for
@@ -48,6 +50,8 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 	baseURL := fs.String("url", "", "the API's base URL")
 	clientKey := fs.String("client-key", "", "identity: the client key")
 	network := fs.String("network", "auto", "identity: network type")
+	uid := fs.String("uid", "", "identity: the signed-in account's uid")
+	signatureTimestamp := fs.String("signature-timestamp", "", "identity: the uid signature's time, Unix seconds")
 	clientID := fs.String("client-id", "", "web: the client id")
 	subType := fs.String("sub-type", "", "web: user or organization")
 	sub := fs.String("sub", "", "web: the subject's UUID")
@@ -78,9 +82,18 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 		if p.Network, err = auth.ParseNetwork(*network); err != nil {
 			return usageError{err.Error()}
 		}
-		p.ClientKey = *clientKey
+		// A signed-in account sends all three (PROTOCOLS.md §1); a uid
+		// without its timestamp, or the reverse, is a mistake to say now
+		// rather than a refused refresh later.
+		if (*uid == "") != (*signatureTimestamp == "") {
+			return usageError{"--uid and --signature-timestamp go together: give both for a signed-in account, neither for an anonymous device"}
+		}
+		if !allDigits(*signatureTimestamp) {
+			return usageError{fmt.Sprintf("--signature-timestamp is Unix seconds (digits only), not %q", *signatureTimestamp)}
+		}
+		p.ClientKey, p.UID, p.SignatureTimestamp = *clientKey, *uid, *signatureTimestamp
 	case store.FlowWeb:
-		if err := onlyFlags(set, "web", "client-key", "network"); err != nil {
+		if err := onlyFlags(set, "web", "client-key", "network", "uid", "signature-timestamp"); err != nil {
 			return err
 		}
 		if *clientID == "" {
@@ -110,12 +123,22 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 	if s.ClientSecret == "" {
 		return usageError{"the client secret is empty: give it on standard input or at the prompt"}
 	}
-	if p.Flow == store.FlowWeb {
-		if s.SessionToken, err = secrets.read("Session token: "); err != nil {
+	// At most one secret follows the client secret, on the second line:
+	// the web flow's session token or a signed-in account's uid signature.
+	var second *string
+	var prompt, what string
+	switch {
+	case p.Flow == store.FlowWeb:
+		second, prompt, what = &s.SessionToken, "Session token: ", "session token"
+	case p.UID != "":
+		second, prompt, what = &s.UIDSignature, "UID signature: ", "uid signature"
+	}
+	if second != nil {
+		if *second, err = secrets.read(prompt); err != nil {
 			return err
 		}
-		if s.SessionToken == "" {
-			return usageError{"the session token is empty: give it on the second line of standard input or at the prompt"}
+		if *second == "" {
+			return usageError{"the " + what + " is empty: give it on the second line of standard input or at the prompt"}
 		}
 	}
 
@@ -129,6 +152,17 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 	reloadAgent(ctx, std.err)
 	fmt.Fprintf(std.err, "Saved profile %s. Get a token with: tokentray token %s\n", name, name)
 	return nil
+}
+
+// allDigits reports whether s is ASCII digits only; the empty string is,
+// vacuously.
+func allDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // setFlags returns the names of the flags given on the command line.

@@ -293,6 +293,70 @@ func TestAddWebAndRemove(t *testing.T) {
 	}
 }
 
+// TestAddSignedInIdentity adds a signed-in identity profile and checks
+// that its refresh carries the uid, the signature timestamp and the uid
+// signature read from the second line of standard input, which no output
+// may show.
+func TestAddSignedInIdentity(t *testing.T) {
+	env, _ := desktop(t)
+	const secret, signature = "secret-signed-in", "uid-signature-5e0b91c4"
+	const uid, timestamp = "uid-8841", "1718000000"
+	server := authtest.NewIdentityServer("key-signed-in", secret)
+	defer server.Close()
+	c := newCLI(t, env, secret, signature)
+
+	args := []string{"add", "signed-in", "--url", server.URL, "--client-key", "key-signed-in"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--uid", uid}, "--signature-timestamp"},
+		{[]string{"--signature-timestamp", timestamp}, "--uid"},
+		{[]string{"--uid", uid, "--signature-timestamp", "17e8"}, "--signature-timestamp"},
+	} {
+		_, stderr, code := c.run(secret+"\n"+signature+"\n", append(args, tc.args...)...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) || strings.Count(stderr, "\n") != 1 {
+			t.Errorf("add %q: exit %d, %q; want %d and one line about %s", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+	webArgs := []string{"add", "web", "--flow", "web", "--url", server.URL, "--client-id", "id", "--uid", uid}
+	if _, stderr, code := c.run(secret+"\n"+signature+"\n", webArgs...); code != exitUsage || !strings.Contains(stderr, "--uid does not apply to --flow web") {
+		t.Errorf("add --flow web --uid: exit %d, %q; want %d refusing --uid", code, stderr, exitUsage)
+	}
+	args = append(args, "--uid", uid, "--signature-timestamp", timestamp)
+	if _, stderr, code := c.run(secret+"\n", args...); code != exitUsage || !strings.Contains(stderr, "uid signature") {
+		t.Errorf("add --uid without a uid signature: exit %d, %q; want %d", code, stderr, exitUsage)
+	}
+
+	c.must(secret+"\n"+signature+"\n", args...)
+	if got, err := (store.Keychain{}).UIDSignature("signed-in"); err != nil || got != signature {
+		t.Fatalf("the uid signature in the keychain is %d bytes (%v), want the second line", len(got), err)
+	}
+
+	// A token within the two-minute refresh margin from the start, so that
+	// the second `token` refreshes it.
+	server.SetLifetime(90 * time.Second)
+	c.must("", "token", "signed-in")
+	c.must("", "token", "signed-in")
+	if server.Acquires() != 1 || server.Refreshes() != 1 {
+		t.Fatalf("the server saw %d acquires and %d refreshes, want 1 and 1", server.Acquires(), server.Refreshes())
+	}
+	for _, req := range server.Requests() {
+		b := req.Body
+		switch req.Path {
+		case authtest.IdentityRefreshPath:
+			if b.UID != uid || b.SignatureTimestamp != timestamp || b.UIDSignature != signature {
+				t.Errorf("refresh sent uid %q, signatureTimestamp %q and a %d-byte uidSignature; want %q, %q and the one added",
+					b.UID, b.SignatureTimestamp, len(b.UIDSignature), uid, timestamp)
+			}
+		default: // the protocol sends the signed-in fields on refresh only
+			if b.UID != "" || b.SignatureTimestamp != "" || b.UIDSignature != "" {
+				t.Errorf("%s carried signed-in fields", req.Path)
+			}
+		}
+	}
+}
+
 // TestErrors covers the failures a script meets: each one line on stderr
 // and the documented exit code.
 func TestErrors(t *testing.T) {

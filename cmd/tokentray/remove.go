@@ -15,7 +15,7 @@ var removeCommand = command{
 	name:     "remove",
 	synopsis: "tokentray remove NAME",
 	help: `Delete profile NAME from the config and every keychain entry it owns
-(client secret, session token, token record). A web grant profile's
+(client secret, session token, uid signature, token record). A web grant profile's
 refresh token is revoked at the server first, best effort: a server that
 cannot be reached does not keep the profile. The identity flow has no
 revocation, so its tokens stay valid until they expire. A running agent
