@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
@@ -157,6 +158,11 @@ func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) 
 		t.mu.Unlock()
 		if err != nil {
 			return auth.Token{}, err
+		}
+		// A stored token still good for the margin needs neither the lock
+		// nor a Keeper; any trouble reading it is the Keeper's to report.
+		if stored, found, err := t.keychain.LoadToken(profile); err == nil && found && stored.ValidFor(time.Now(), auth.DefaultMargin) {
+			return stored, nil
 		}
 		k = auth.NewKeeper(t.keychain, auth.KeeperOptions{Locker: t.locks})
 		defer k.Close()
