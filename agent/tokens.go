@@ -302,7 +302,7 @@ func (t *Tokens) ensureDeviceID() error {
 }
 
 func (t *Tokens) device(p store.Profile) auth.Device {
-	return auth.Device{ID: t.cfg.DeviceID, Info: t.deviceInfo, Network: p.Network}
+	return auth.Device{ID: t.cfg.DeviceID, Info: p.DeviceInfo(t.deviceInfo), Network: p.Network}
 }
 
 func (t *Tokens) unknown(name string) error {

@@ -13,8 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/google/uuid"
+
+	"github.com/tokentray/tokentray/auth"
 )
 
 // Schema is the version of the config file format this build reads and
@@ -74,6 +77,24 @@ type Profile struct {
 	SubType  string `json:"sub_type,omitempty"` // "user" (or empty) | "organization"
 	Sub      string `json:"sub,omitempty"`      // a UUID4
 	Scope    string `json:"scope,omitempty"`    // space separated
+
+	// DeviceModel and DeviceVersion replace device_info's model and version
+	// (PROTOCOLS.md §1: "desktop" and "Chrome" by default) for this profile
+	// only; empty means the default. The OS name and version are always
+	// detected.
+	DeviceModel   string `json:"device_model,omitempty"`
+	DeviceVersion string `json:"device_version,omitempty"`
+}
+
+// DeviceInfo returns detected with p's overrides applied.
+func (p Profile) DeviceInfo(detected auth.DeviceInfo) auth.DeviceInfo {
+	if p.DeviceModel != "" {
+		detected.Model = p.DeviceModel
+	}
+	if p.DeviceVersion != "" {
+		detected.Version = p.DeviceVersion
+	}
+	return detected
 }
 
 // The flows a profile can use.
@@ -87,6 +108,29 @@ type Config struct {
 	Schema   int       `json:"schema"`
 	DeviceID string    `json:"device_id"`
 	Profiles []Profile `json:"profiles"`
+	Settings Settings  `json:"settings,omitzero"`
+}
+
+// Settings are the app-wide choices made in the window's Settings. Every
+// zero value is the default, so a config without them reads as before.
+type Settings struct {
+	// ClipboardClearSeconds is how long a copied token stays on the
+	// clipboard: nil means DefaultClipboardClear, 0 never clears.
+	ClipboardClearSeconds *int `json:"clipboard_clear_seconds,omitempty"`
+}
+
+// DefaultClipboardClear is how long a copied token stays on the clipboard
+// unless the settings say otherwise: long enough to paste it, short enough
+// that it is gone before the next person at the desk.
+const DefaultClipboardClear = 45 * time.Second
+
+// ClipboardClear returns how long a copy stays on the clipboard; zero means
+// it is never cleared.
+func (s Settings) ClipboardClear() time.Duration {
+	if s.ClipboardClearSeconds == nil {
+		return DefaultClipboardClear
+	}
+	return time.Duration(max(*s.ClipboardClearSeconds, 0)) * time.Second
 }
 
 // DefaultPath is tokentray/config.json under the user config dir

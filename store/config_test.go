@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/auth"
 )
 
 func configPath(t *testing.T) string {
@@ -459,4 +461,58 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("Load, Save, Load changed %+v into %+v", c, again)
 		}
 	})
+}
+
+func TestProfileDeviceInfoOverrides(t *testing.T) {
+	detected := auth.DeviceInfo{Model: "desktop", Version: "Chrome", OSName: "Linux", OSVersion: "12"}
+	if got := (Profile{}).DeviceInfo(detected); got != detected {
+		t.Errorf("no overrides: got %+v, want %+v", got, detected)
+	}
+	got := Profile{DeviceModel: "laptop", DeviceVersion: "Firefox"}.DeviceInfo(detected)
+	want := auth.DeviceInfo{Model: "laptop", Version: "Firefox", OSName: "Linux", OSVersion: "12"}
+	if got != want {
+		t.Errorf("overrides: got %+v, want %+v", got, want)
+	}
+}
+
+func TestSettingsClipboardClear(t *testing.T) {
+	seconds := func(n int) *int { return &n }
+	for _, tc := range []struct {
+		setting *int
+		want    time.Duration
+	}{
+		{nil, DefaultClipboardClear},
+		{seconds(0), 0},
+		{seconds(10), 10 * time.Second},
+		{seconds(-5), 0},
+	} {
+		if got := (Settings{ClipboardClearSeconds: tc.setting}).ClipboardClear(); got != tc.want {
+			t.Errorf("ClipboardClearSeconds %v: got %v, want %v", tc.setting, got, tc.want)
+		}
+	}
+}
+
+func TestSettingsRoundTrip(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.json")
+	zero := 0
+	c := &Config{Schema: Schema, Settings: Settings{ClipboardClearSeconds: &zero}}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Settings.ClipboardClear() != 0 {
+		t.Errorf("a saved 0 (never clear) read back as %v", got.Settings.ClipboardClear())
+	}
+	// An empty Settings is left out, so configs without settings look as before.
+	c.Settings = Settings{}
+	if err := c.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(path)
+	if strings.Contains(string(data), "settings") {
+		t.Errorf("empty settings written: %s", data)
+	}
 }
