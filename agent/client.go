@@ -46,6 +46,8 @@ type TokenResponse struct {
 	Profile     string    `json:"profile"`
 	AccessToken string    `json:"access_token,omitempty"`
 	Expiry      time.Time `json:"expiry"`
+	// Scope is what the server granted, when its protocol says.
+	Scope string `json:"scope,omitempty"`
 }
 
 // APIError is an error the agent answered with.
@@ -105,6 +107,14 @@ func (c *Client) Token(ctx context.Context, profile string) (TokenResponse, erro
 func (c *Client) Copy(ctx context.Context, profile string) (TokenResponse, error) {
 	var t TokenResponse
 	err := c.do(ctx, http.MethodPost, "/v1/copy?profile="+url.QueryEscape(profile), &t)
+	return t, err
+}
+
+// CopyHeader is Copy with an "Authorization: Bearer …" header line put
+// on the clipboard instead of the bare token.
+func (c *Client) CopyHeader(ctx context.Context, profile string) (TokenResponse, error) {
+	var t TokenResponse
+	err := c.do(ctx, http.MethodPost, "/v1/copy?as=header&profile="+url.QueryEscape(profile), &t)
 	return t, err
 }
 

@@ -148,7 +148,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry})
+	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 
 // copy puts the token on the clipboard from the agent, so that it survives
@@ -162,12 +162,32 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotImplemented, errors.New("this agent has no clipboard"))
 		return
 	}
-	tok, err := copyToken(r.Context(), s.Tokens, s.Clipboard, name)
+	var tok auth.Token
+	var err error
+	switch as := r.URL.Query().Get("as"); as {
+	case "", "token":
+		tok, err = copyToken(r.Context(), s.Tokens, s.Clipboard, name)
+	case "header":
+		tok, err = copyHeader(r.Context(), s.Tokens, s.Clipboard, name)
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Errorf("copy as %q: say as=token or as=header", as))
+		return
+	}
 	if err != nil {
 		writeError(w, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, Expiry: tok.Expiry})
+	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
+}
+
+// copyHeader puts an Authorization header line with a valid access token
+// of profile on the clipboard, as `tokentray token --header` prints it.
+func copyHeader(ctx context.Context, tokens *Tokens, clip *Clipboard, profile string) (auth.Token, error) {
+	tok, err := tokens.Token(ctx, profile)
+	if err != nil {
+		return auth.Token{}, err
+	}
+	return tok, clip.Write("Authorization: Bearer " + tok.AccessToken)
 }
 
 func profileParam(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -302,7 +302,7 @@ func (t *Tokens) ensureDeviceID() error {
 }
 
 func (t *Tokens) device(p store.Profile) auth.Device {
-	return auth.Device{ID: t.cfg.DeviceID, Info: p.DeviceInfo(t.deviceInfo), Network: p.Network}
+	return ProfileDevice(t.cfg.DeviceID, t.deviceInfo, p)
 }
 
 func (t *Tokens) unknown(name string) error {
@@ -314,35 +314,52 @@ func (t *Tokens) unknown(name string) error {
 // flow builds the protocol client of p with its secrets from the keychain.
 // Its errors are auth.Errors, so that the Keeper knows whether to retry.
 func (t *Tokens) flow(p store.Profile, device auth.Device) (auth.Flow, error) {
-	secret, err := t.secret(p.Name, "client secret", t.keychain.clientSecret)
-	if err != nil {
+	var s store.Secrets
+	var err error
+	if s.ClientSecret, err = t.secret(p.Name, "client secret", t.keychain.clientSecret); err != nil {
 		return nil, err
 	}
-	switch p.Flow {
-	case store.FlowIdentity:
-		f := &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: secret, Device: device}
+	switch {
+	case p.Flow == store.FlowWeb:
+		if s.SessionToken, err = t.secret(p.Name, "session token", t.keychain.sessionToken); err != nil {
+			return nil, err
+		}
+	case p.Flow == store.FlowIdentity && p.UID != "":
 		// Only a signed-in account has a uid, and so a signature to read;
 		// an anonymous device costs no second keychain lookup.
+		if s.UIDSignature, err = t.secret(p.Name, "uid signature", t.keychain.uidSignature); err != nil {
+			return nil, err
+		}
+	}
+	return NewFlow(p, s, device)
+}
+
+// NewFlow is the one place that maps a profile to its protocol client: the
+// agent's Keeper uses it with the secrets from the keychain, and the
+// window's Test button with the ones being typed. device matters to the
+// identity flow only. An unknown flow is an auth.Error that needs the user.
+func NewFlow(p store.Profile, s store.Secrets, device auth.Device) (auth.Flow, error) {
+	switch p.Flow {
+	case store.FlowIdentity:
+		f := &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: s.ClientSecret, Device: device}
 		if p.UID != "" {
-			signature, err := t.secret(p.Name, "uid signature", t.keychain.uidSignature)
-			if err != nil {
-				return nil, err
-			}
-			f.UID, f.UIDSignature, f.SignatureTimestamp = p.UID, signature, p.SignatureTimestamp
+			f.UID, f.UIDSignature, f.SignatureTimestamp = p.UID, s.UIDSignature, p.SignatureTimestamp
 		}
 		return f, nil
 	case store.FlowWeb:
-		session, err := t.secret(p.Name, "session token", t.keychain.sessionToken)
-		if err != nil {
-			return nil, err
-		}
 		return &auth.WebGrantFlow{
-			BaseURL: p.BaseURL, ClientID: p.ClientID, ClientSecret: secret, SessionToken: session,
+			BaseURL: p.BaseURL, ClientID: p.ClientID, ClientSecret: s.ClientSecret, SessionToken: s.SessionToken,
 			SubType: p.SubType, Sub: p.Sub, Scope: p.Scope,
 		}, nil
 	default:
 		return nil, &auth.Error{Op: "acquire", Err: fmt.Errorf("profile %s uses flow %q, which this version does not support", p.Name, p.Flow), Action: auth.NeedsUser}
 	}
+}
+
+// ProfileDevice is the device that p speaks for: this installation's id,
+// the detected device info with p's overrides, and p's network setting.
+func ProfileDevice(deviceID string, detected auth.DeviceInfo, p store.Profile) auth.Device {
+	return auth.Device{ID: deviceID, Info: p.DeviceInfo(detected), Network: p.Network}
 }
 
 // secret reads one of profile's secrets. A missing one needs the user; a

@@ -1,0 +1,99 @@
+package agent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// autostartPath is the XDG autostart entry, which desktops run at login:
+// $XDG_CONFIG_HOME/autostart, ~/.config/autostart by default.
+func autostartPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "autostart", AppID+".desktop"), nil
+}
+
+// AutostartEnabled reports whether the agent starts at login.
+func AutostartEnabled() (bool, error) {
+	path, err := autostartPath()
+	if err != nil {
+		return false, err
+	}
+	_, err = os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// SetAutostart makes the agent start at login, or not.
+func SetAutostart(on bool) error {
+	path, err := autostartPath()
+	if err != nil {
+		return err
+	}
+	if !on {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("removing the login entry: %w", err)
+		}
+		return nil
+	}
+	exe, args, err := autostartCommand()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("writing the login entry: %w", err)
+	}
+	if err := os.WriteFile(path, []byte(desktopEntry(exe, args)), 0o644); err != nil {
+		return fmt.Errorf("writing the login entry: %w", err)
+	}
+	return nil
+}
+
+// desktopEntry is the autostart entry running exe with args.
+func desktopEntry(exe string, args []string) string {
+	words := []string{desktopQuote(exe)}
+	for _, a := range args {
+		words = append(words, desktopQuote(a))
+	}
+	return "[Desktop Entry]\n" +
+		"Type=Application\n" +
+		"Name=Tokentray\n" +
+		"Comment=Keeps your API tokens fresh from the tray\n" +
+		"Exec=" + strings.Join(words, " ") + "\n" +
+		"Icon=" + AppID + "\n" +
+		"Terminal=false\n" +
+		"NoDisplay=true\n" +
+		"X-GNOME-Autostart-enabled=true\n"
+}
+
+// desktopQuote quotes an Exec argument as the Desktop Entry Specification
+// asks: in double quotes, with ", `, $ and \ escaped by a backslash, and
+// every backslash doubled once more because Exec is itself a string value.
+func desktopQuote(arg string) string {
+	if arg != "" && !strings.ContainsAny(arg, " \t\n\"'\\><~|&;$*?#()`%=") {
+		return arg
+	}
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range arg {
+		switch r {
+		case '"', '`', '$':
+			b.WriteString(`\\` + string(r))
+		case '\\':
+			b.WriteString(`\\\\`)
+		case '%':
+			b.WriteString("%%")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}

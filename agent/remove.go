@@ -1,0 +1,88 @@
+package agent
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store"
+)
+
+// revokeTimeout bounds the revocation, which must not hold up a removal.
+const revokeTimeout = 10 * time.Second
+
+// Removal is what RemoveProfile did besides removing the profile.
+type Removal struct {
+	// NotRevoked is why the refresh token of a web grant profile could not
+	// be revoked at the server; the profile was removed all the same. The
+	// identity flow has no revocation, so it is always nil there.
+	NotRevoked error
+}
+
+// RemoveProfile deletes profile name from the config at configPath and
+// every keychain entry it owns, as `tokentray remove` and the window's
+// Delete both do. A web grant's refresh token is revoked first, best
+// effort: a server that cannot be reached does not keep the profile.
+// reload, when not nil, is called once the config no longer has the
+// profile, to tell a running agent.
+func RemoveProfile(ctx context.Context, configPath string, k store.Keychain, name string, reload func(context.Context)) (Removal, error) {
+	cfg, err := store.Load(configPath)
+	if err != nil {
+		return Removal{}, err
+	}
+	p, ok := cfg.Profile(name)
+	if !ok {
+		return Removal{}, unknownProfile(name, cfg.Profiles)
+	}
+	var r Removal
+	if p.Flow == store.FlowWeb {
+		r.NotRevoked = revoke(ctx, k, p)
+	}
+	// The config and the agent first, so that nothing starts a refresh of
+	// the profile any more; then its entries go under the profile's lock,
+	// which waits for a refresh already in flight to save and finish.
+	cfg.Remove(name)
+	if err := cfg.Save(configPath); err != nil {
+		return r, err
+	}
+	if reload != nil {
+		reload(ctx)
+	}
+	unlock, err := store.ProfileLocks{}.Lock(ctx, name)
+	if err != nil {
+		return r, err
+	}
+	defer unlock()
+	if err := k.DeleteProfile(name); err != nil {
+		return r, fmt.Errorf("removed profile %s from the config, but not its keychain entries (service %q, accounts %s/…): %w", name, store.Service, name, err)
+	}
+	return r, nil
+}
+
+// revoke revokes the stored refresh token of p, so that removing the
+// profile leaves no live grant behind at the server.
+func revoke(ctx context.Context, k store.Keychain, p store.Profile) error {
+	tok, found, err := k.LoadToken(p.Name)
+	if err != nil || !found || tok.RefreshToken == "" {
+		return err
+	}
+	var s store.Secrets
+	if s.ClientSecret, err = k.ClientSecret(p.Name); err != nil {
+		return err
+	}
+	if s.SessionToken, err = k.SessionToken(p.Name); err != nil {
+		return err
+	}
+	flow, err := NewFlow(p, s, auth.Device{})
+	if err != nil {
+		return err
+	}
+	revoker, ok := flow.(auth.Revoker)
+	if !ok {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
+	defer cancel()
+	return revoker.Revoke(ctx, tok.RefreshToken)
+}
