@@ -1,8 +1,6 @@
 package ui
 
 import (
-	"context"
-	"errors"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -11,84 +9,138 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/agent"
-	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
 
-// profileList is the "Profiles" screen: one card per profile with its state
-// as the agent reports it and a Copy token button.
+// profileList is the home screen: every profile with its state and time
+// left, live from the agent's events. Choosing one opens its token view.
 type profileList struct {
 	w       *Window
-	states  map[string]*widget.Label
-	content fyne.CanvasObject
+	list    *keyList
+	message *widget.Label // the outcome of the last action, such as a delete
+	obj     fyne.CanvasObject
 }
 
-func newProfileList(w *Window, profiles []store.Profile) *profileList {
-	l := &profileList{w: w, states: make(map[string]*widget.Label, len(profiles))}
-	names := make([]string, 0, len(profiles))
-	cards := container.NewVBox()
-	for _, p := range profiles {
-		names = append(names, p.Name)
-		state := widget.NewLabel("Asking the agent…")
-		state.Wrapping = fyne.TextWrapWord
-		l.states[p.Name] = state
-		var copyButton *widget.Button
-		copyButton = widget.NewButtonWithIcon("Copy token", theme.ContentCopyIcon(), func() {
-			w.copyToken(p.Name, copyButton, state)
+// profileRow is one line of the list; CreateItem builds it once and
+// UpdateItem fills it for whichever profile it shows.
+type profileRow struct {
+	widget.BaseWidget
+	icon         *widget.Icon
+	name, detail *widget.Label
+	state        *widget.Label
+	copy         *widget.Button
+	obj          fyne.CanvasObject
+}
+
+func newProfileRow() *profileRow {
+	r := &profileRow{
+		icon:   widget.NewIcon(nil),
+		name:   widget.NewLabel(""),
+		detail: widget.NewLabel(""),
+		state:  widget.NewLabel(""),
+		copy:   widget.NewButtonWithIcon("Copy token", theme.ContentCopyIcon(), nil),
+	}
+	r.name.TextStyle.Bold = true
+	r.detail.Importance = widget.LowImportance
+	r.detail.Truncation = fyne.TextTruncateEllipsis
+	r.state.Truncation = fyne.TextTruncateEllipsis
+	title := container.NewBorder(nil, nil, r.name, nil, r.detail)
+	text := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), title, r.state)
+	r.obj = container.NewBorder(nil, nil, container.NewCenter(r.icon), container.NewCenter(r.copy), text)
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+func (r *profileRow) CreateRenderer() fyne.WidgetRenderer {
+	return widget.NewSimpleRenderer(r.obj)
+}
+
+func (r *profileRow) show(p store.Profile, st status, copyFn func()) {
+	r.name.SetText(p.Name)
+	r.detail.SetText(flowName(p.Flow) + " · " + p.BaseURL)
+	r.icon.SetResource(st.icon)
+	r.state.Importance = st.importance
+	r.state.SetText(st.text)
+	r.copy.OnTapped = copyFn
+}
+
+func newProfileList(w *Window) *profileList {
+	l := &profileList{w: w, message: widget.NewLabel("")}
+	l.message.Wrapping = fyne.TextWrapWord
+	l.message.Hide()
+
+	l.list = newKeyList(
+		func() int { return len(w.profiles) },
+		func() fyne.CanvasObject { return newProfileRow() },
+		func(id widget.ListItemID, o fyne.CanvasObject) {
+			if id >= len(w.profiles) {
+				return
+			}
+			p := w.profiles[id]
+			row := o.(*profileRow)
+			row.show(p, l.status(p.Name, w.now()), func() {
+				w.copyToken(p.Name, false, row.copy, l.message)
+			})
 		})
-		cards.Add(widget.NewCard(p.Name, p.BaseURL,
-			container.NewBorder(nil, nil, nil, container.NewCenter(copyButton), state)))
+	l.list.OnSelected = func(id widget.ListItemID) {
+		l.list.UnselectAll()
+		if id < len(w.profiles) {
+			w.showToken(w.profiles[id].Name)
+		}
 	}
 
-	refresh := widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), l.refresh)
+	settings := widget.NewButtonWithIcon("", theme.SettingsIcon(), w.showSettings)
 	add := widget.NewButtonWithIcon("Add profile", theme.ContentAddIcon(), func() {
-		w.showForm(names)
+		w.showEditor(editorAdd, store.Profile{})
 	})
 	add.Importance = widget.HighImportance
-	header := container.NewHBox(heading("Profiles"), layout.NewSpacer(), container.NewCenter(container.NewHBox(refresh, add)))
-	l.content = container.NewBorder(header, nil, nil, nil, container.NewVScroll(cards))
+	header := container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(settings, add)), heading("Profiles"))
+	footer := container.NewVBox(l.message,
+		hint("Choose a profile to see its token. Copies are cleared from the clipboard after the delay set in Settings."))
+	l.obj = container.NewBorder(header, footer, nil, nil, l.list)
 	return l
 }
 
-// refresh asks the agent for every profile's state.
-func (l *profileList) refresh() {
-	l.w.goBackground(func(ctx context.Context) {
-		st, err := l.w.agent.Status(ctx)
-		fyne.Do(func() { l.showStatus(st, err) })
-	})
+func (l *profileList) status(name string, now time.Time) status {
+	e, known := l.w.states[name]
+	return profileStatus(e, known, l.w.agentErr, now)
 }
 
-func (l *profileList) showStatus(st agent.Status, err error) {
-	byName := make(map[string]agent.ProfileStatus, len(st.Profiles))
-	for _, ps := range st.Profiles {
-		byName[ps.Name] = ps
+func (l *profileList) content() fyne.CanvasObject { return l.obj }
+
+func (l *profileList) update(time.Time) { l.list.Refresh() }
+
+func (l *profileList) focus(c fyne.Canvas) { c.Focus(l.list) }
+
+// keyList is a widget.List that Enter opens too (List takes Space alone),
+// and that hands Escape to the window.
+type keyList struct {
+	widget.List
+}
+
+func newKeyList(length func() int, create func() fyne.CanvasObject, update func(widget.ListItemID, fyne.CanvasObject)) *keyList {
+	l := &keyList{}
+	l.Length, l.CreateItem, l.UpdateItem = length, create, update
+	l.ExtendBaseWidget(l)
+	return l
+}
+
+// TypedKey makes Enter choose the highlighted profile, as Space does.
+func (l *keyList) TypedKey(e *fyne.KeyEvent) {
+	if e.Name == fyne.KeyReturn || e.Name == fyne.KeyEnter {
+		e = &fyne.KeyEvent{Name: fyne.KeySpace, Physical: e.Physical}
 	}
-	now := time.Now()
-	for name, label := range l.states {
-		ps, known := byName[name]
-		switch {
-		case errors.Is(err, agent.ErrNotRunning):
-			// Normal for a moment while the GUI starts the agent.
-			setInfo(label, "Waiting for the Tokentray agent…")
-		case err != nil:
-			setError(label, "The agent did not answer: ", err)
-		case !known:
-			setInfo(label, "The agent has not read this profile yet.")
-		case ps.State == auth.StateValid.String():
-			setInfo(label, "Token valid until "+formatExpiry(ps.Expiry, now))
-		case ps.State == auth.StateRefreshing.String():
-			setInfo(label, "Refreshing…")
-		case ps.State == auth.StateRetrying.String():
-			msg := "Retrying at " + formatExpiry(ps.RetryAt, now) + ": " + ps.Error
-			if ps.Expiry.After(now) {
-				msg += " · the token stays valid until " + formatExpiry(ps.Expiry, now)
-			}
-			setInfo(label, msg)
-		case ps.State == auth.StateNeedsUser.String():
-			setError(label, "Needs you: ", errors.New(ps.Error))
-		default:
-			setInfo(label, "No token yet.")
-		}
+	l.List.TypedKey(e)
+}
+
+// flowName is how the window names a flow.
+func flowName(flow string) string {
+	switch flow {
+	case store.FlowIdentity:
+		return "Identity"
+	case store.FlowWeb:
+		return "Web grant"
+	default:
+		return flow
 	}
 }

@@ -1,80 +1,198 @@
-// Package ui is Tokentray's Fyne window: the profile list and the
-// add-profile form. It holds no protocol logic: profiles are edited through
-// package store and tokens come from the agent. Work that may block (the
-// keychain, the agent) runs in goroutines, and every widget update from one
-// goroutine goes through fyne.Do.
+// Package ui is Tokentray's Fyne window: the profile list, the profile
+// editor, the token view and the settings. It holds no protocol logic:
+// profiles are edited through package store, flows are built by package
+// agent, and states and tokens come from the agent. Work that may block (the
+// keychain, the agent, a server) runs in goroutines, and every widget update
+// from one goroutine goes through fyne.Do.
 package ui
 
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
 
 // Agent is what the window needs from the Tokentray agent. *agent.Client
 // satisfies it; tests give a fake.
 type Agent interface {
-	Status(ctx context.Context) (agent.Status, error)
+	// Events calls fn with every profile's state, then with each change,
+	// until ctx ends or the agent goes away.
+	Events(ctx context.Context, fn func(auth.Event)) error
 	Token(ctx context.Context, profile string) (agent.TokenResponse, error)
 	Copy(ctx context.Context, profile string) (agent.TokenResponse, error)
+	CopyHeader(ctx context.Context, profile string) (agent.TokenResponse, error)
+	Refresh(ctx context.Context, profile string) error
 	Reload(ctx context.Context) error
 }
 
-// Window is Tokentray's main window. It shows the profile list, or the
-// add-profile form while there is no profile.
+// reconnectDelay is how long the window waits before following the
+// agent's events again after the stream ended (the agent is starting, or
+// was quit from the tray).
+const reconnectDelay = time.Second
+
+// screen is one of the window's views.
+type screen interface {
+	content() fyne.CanvasObject
+	// update shows the profiles' states and times as they are at now.
+	update(now time.Time)
+	// focus puts the keyboard focus where the person starts on this view.
+	focus(c fyne.Canvas)
+}
+
+// Window is Tokentray's main window.
 type Window struct {
 	fyne.Window
 
 	app        fyne.App
 	agent      Agent
 	configPath string
+	now        func() time.Time
+	autostart  Autostart
 
 	// ctx ends the agent requests in flight when the window goes away;
-	// work counts the goroutines, so Shutdown can let a save finish.
+	// work counts the one-off goroutines, so Shutdown can let a save
+	// finish, and loops the event stream and the clock.
 	ctx    context.Context
 	cancel context.CancelFunc
 	work   sync.WaitGroup
+	loops  sync.WaitGroup
 
-	banner   *widget.Label // the agent's trouble, when it has any
-	body     *fyne.Container
-	profiles *profileList // nil while the form is shown
+	banner *widget.Label // the agent's trouble, when it has any
+	body   *fyne.Container
+	screen screen
+	dialog dialog.Dialog // the dialog on show, which Escape closes
+
+	profiles []store.Profile
+	// states holds the agent's last word on each profile; agentErr is why
+	// the event stream is down, nil while it flows.
+	states   map[string]auth.Event
+	agentErr error
 }
 
 // New builds the main window of app. The profiles are read from configPath;
-// tokens and states come from ag.
+// states and tokens come from ag, whose events the window follows until
+// Shutdown.
 func New(app fyne.App, ag Agent, configPath string) *Window {
+	w := newWindow(app, ag, configPath, time.Now)
+	w.startLoops(time.Second)
+	return w
+}
+
+// newWindow builds the window without its background loops, on the clock
+// now, so that tests control both.
+func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) *Window {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Window{
 		Window:     app.NewWindow("Tokentray"),
 		app:        app,
 		agent:      ag,
 		configPath: configPath,
+		now:        now,
+		autostart:  systemAutostart,
 		ctx:        ctx,
 		cancel:     cancel,
 		banner:     widget.NewLabel(""),
 		body:       container.NewStack(),
+		states:     map[string]auth.Event{},
+		agentErr:   agent.ErrNotRunning,
 	}
 	w.banner.Importance = widget.DangerImportance
 	w.banner.Wrapping = fyne.TextWrapWord
 	w.banner.Hide()
 	w.SetContent(container.NewPadded(container.NewBorder(nil, w.banner, nil, nil, w.body)))
-	w.Resize(fyne.NewSize(560, 600))
+	w.Resize(fyne.NewSize(640, 620))
+	w.Canvas().SetOnTypedKey(w.typedKey)
 	w.showHome()
 	return w
 }
 
+// startLoops follows the agent's events and ticks the countdowns every
+// interval, until Shutdown.
+func (w *Window) startLoops(interval time.Duration) {
+	w.loops.Add(2)
+	go func() {
+		defer w.loops.Done()
+		w.followEvents()
+	}()
+	go func() {
+		defer w.loops.Done()
+		t := time.NewTicker(interval)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.ctx.Done():
+				return
+			case <-t.C:
+				fyne.Do(w.update)
+			}
+		}
+	}()
+}
+
+// followEvents keeps the window's states in step with the agent, and
+// reconnects when the stream ends.
+func (w *Window) followEvents() {
+	for {
+		err := w.agent.Events(w.ctx, func(e auth.Event) {
+			fyne.Do(func() { w.setState(e) })
+		})
+		if w.ctx.Err() != nil {
+			return
+		}
+		if err == nil {
+			err = errors.New("the agent ended the event stream")
+		}
+		fyne.Do(func() { w.lostAgent(err) })
+		select {
+		case <-w.ctx.Done():
+			return
+		case <-time.After(reconnectDelay):
+		}
+	}
+}
+
+// setState records an event from the agent. A profile the window does not
+// know was added elsewhere (the CLI), so the profiles are read again.
+func (w *Window) setState(e auth.Event) {
+	w.agentErr = nil
+	w.states[e.Profile] = e
+	if !slices.ContainsFunc(w.profiles, func(p store.Profile) bool { return p.Name == e.Profile }) {
+		if _, isList := w.screen.(*profileList); isList {
+			w.showHome()
+			return
+		}
+	}
+	w.update()
+}
+
+// lostAgent marks every state unknown until the stream is back.
+func (w *Window) lostAgent(err error) {
+	w.agentErr = err
+	w.update()
+}
+
+// update redraws the current screen's states and countdowns.
+func (w *Window) update() {
+	if w.screen != nil {
+		w.screen.update(w.now())
+	}
+}
+
 // AgentStarted tells the window whether the agent could be started: a
-// non-nil err stays on show until AgentStarted(nil). Either way the profiles'
-// states are asked for again. Call it on the Fyne thread.
+// non-nil err stays on show until AgentStarted(nil). Call it on the Fyne
+// thread.
 func (w *Window) AgentStarted(err error) {
 	if err != nil {
 		w.banner.SetText("The Tokentray agent is not available: " + err.Error())
@@ -82,14 +200,14 @@ func (w *Window) AgentStarted(err error) {
 	} else {
 		w.banner.Hide()
 	}
-	w.RefreshStatus()
 }
 
-// RefreshStatus asks the agent for the profiles' states again. Call it on
-// the Fyne thread.
+// RefreshStatus reads the profiles again when the list is on show: the
+// window was brought back, and the CLI may have changed them meanwhile.
+// Call it on the Fyne thread.
 func (w *Window) RefreshStatus() {
-	if w.profiles != nil {
-		w.profiles.refresh()
+	if _, isList := w.screen.(*profileList); isList {
+		w.showHome()
 	}
 }
 
@@ -99,6 +217,7 @@ func (w *Window) RefreshStatus() {
 func (w *Window) Shutdown() {
 	w.cancel()
 	w.work.Wait()
+	w.loops.Wait()
 }
 
 // goBackground runs fn in a goroutine that Shutdown waits for. fn must update
@@ -111,65 +230,179 @@ func (w *Window) goBackground(fn func(ctx context.Context)) {
 	}()
 }
 
-// showHome shows the profile list, or the form when there is no profile.
-func (w *Window) showHome() {
+// loadProfiles reads the profiles from the config.
+func (w *Window) loadProfiles() error {
 	cfg, err := store.Load(w.configPath)
 	if err != nil {
-		w.show(errorScreen("Tokentray cannot read its profiles", err))
-		return
+		return err
 	}
-	if len(cfg.Profiles) == 0 {
-		w.showForm(nil)
-		return
-	}
-	w.profiles = newProfileList(w, cfg.Profiles)
-	w.show(w.profiles.content)
-	w.profiles.refresh()
+	w.profiles = cfg.Profiles
+	return nil
 }
 
-// showForm shows the add-profile form; existing lists the profile names it
-// must not overwrite, and when it has any the form can go back to the list.
-func (w *Window) showForm(existing []string) {
-	w.profiles = nil
-	w.show(newProfileForm(w, existing).content)
+// updateConfig changes the config file with fn. It reads and writes
+// files: call it in the background.
+func (w *Window) updateConfig(fn func(*store.Config)) error {
+	cfg, err := store.Load(w.configPath)
+	if err != nil {
+		return err
+	}
+	fn(cfg)
+	return cfg.Save(w.configPath)
 }
 
-func (w *Window) show(screen fyne.CanvasObject) {
-	w.body.Objects = []fyne.CanvasObject{screen}
+func (w *Window) profile(name string) (store.Profile, bool) {
+	i := slices.IndexFunc(w.profiles, func(p store.Profile) bool { return p.Name == name })
+	if i < 0 {
+		return store.Profile{}, false
+	}
+	return w.profiles[i], true
+}
+
+func (w *Window) names() []string {
+	out := make([]string, len(w.profiles))
+	for i, p := range w.profiles {
+		out[i] = p.Name
+	}
+	return out
+}
+
+// showHome shows the profile list, or the editor when there is no profile.
+func (w *Window) showHome() {
+	w.showHomeWith("")
+}
+
+// showHomeWith shows the profile list with a message under it.
+func (w *Window) showHomeWith(message string) {
+	if err := w.loadProfiles(); err != nil {
+		w.show(&staticScreen{errorScreen("Tokentray cannot read its profiles", err)})
+		return
+	}
+	if len(w.profiles) == 0 {
+		w.show(newEditor(w, editorAdd, store.Profile{}))
+		return
+	}
+	l := newProfileList(w)
+	if message != "" {
+		setInfo(l.message, message)
+	}
+	w.show(l)
+}
+
+// showEditor shows the profile editor.
+func (w *Window) showEditor(mode editorMode, p store.Profile) {
+	w.show(newEditor(w, mode, p))
+}
+
+// showToken shows the token view of profile.
+func (w *Window) showToken(profile string) {
+	p, ok := w.profile(profile)
+	if !ok {
+		w.showHome()
+		return
+	}
+	w.show(newTokenView(w, p))
+}
+
+// showSettings shows the settings.
+func (w *Window) showSettings() {
+	w.show(newSettings(w))
+}
+
+func (w *Window) show(s screen) {
+	w.screen = s
+	w.body.Objects = []fyne.CanvasObject{s.content()}
 	w.body.Refresh()
+	s.update(w.now())
+	w.Canvas().Unfocus()
+	s.focus(w.Canvas())
 }
 
-// copyToken has the agent put profile's token on the clipboard, reporting
-// the outcome in status. The agent owns the copy because on X11 a copy dies
-// with its owner, and this window may close right after. The token itself
-// is never shown.
-func (w *Window) copyToken(profile string, button *widget.Button, status *widget.Label) {
+// back is Escape: it closes the dialog on show, or goes back to the list.
+func (w *Window) back() {
+	if w.dialog != nil {
+		w.dialog.Hide()
+		w.dialog = nil
+		return
+	}
+	if _, isList := w.screen.(*profileList); isList || len(w.profiles) == 0 {
+		return
+	}
+	w.showHome()
+}
+
+// typedKey handles the keys typed while no widget has the focus.
+func (w *Window) typedKey(e *fyne.KeyEvent) {
+	if e.Name == fyne.KeyEscape {
+		w.back()
+	}
+}
+
+// showDialog shows d and remembers it for Escape. The focus is taken off
+// the screen behind, so that keys reach the window.
+func (w *Window) showDialog(d dialog.Dialog) {
+	w.dialog = d
+	d.SetOnClosed(func() {
+		if w.dialog == d {
+			w.dialog = nil
+		}
+	})
+	w.Canvas().Unfocus()
+	d.Show()
+}
+
+// copyToken has the agent put profile's token (or header line) on the
+// clipboard, reporting the outcome in status. The agent owns the copy
+// because on X11 a copy dies with its owner, and this window may close
+// right after; it also clears the clipboard after the set delay. The token
+// itself is never shown.
+func (w *Window) copyToken(profile string, header bool, button *widget.Button, status *widget.Label) {
 	button.Disable()
 	w.goBackground(func(ctx context.Context) {
-		tok, err := w.agent.Copy(ctx, profile)
+		copyFn, what := w.agent.Copy, "Token"
+		if header {
+			copyFn, what = w.agent.CopyHeader, "Authorization header"
+		}
+		tok, err := copyFn(ctx, profile)
 		fyne.Do(func() {
 			button.Enable()
 			if err != nil {
-				setError(status, "No token copied: ", err)
+				setError(status, "Nothing copied: ", err)
 				return
 			}
-			setInfo(status, "Token copied · valid until "+formatExpiry(tok.Expiry, time.Now()))
+			setInfo(status, what+" copied · valid until "+formatExpiry(tok.Expiry, w.now()))
 		})
 	})
 }
+
+// staticScreen is a screen that never changes, such as an error.
+type staticScreen struct{ obj fyne.CanvasObject }
+
+func (s *staticScreen) content() fyne.CanvasObject { return s.obj }
+func (s *staticScreen) update(time.Time)           {}
+func (s *staticScreen) focus(fyne.Canvas)          {}
 
 // heading is a screen's title.
 func heading(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.SizeName = theme.SizeNameHeadingText
 	l.TextStyle.Bold = true
+	l.Truncation = fyne.TextTruncateEllipsis
 	return l
 }
 
-// note is a paragraph of explanation under a heading.
+// note is a paragraph of explanation.
 func note(text string) *widget.Label {
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
+	return l
+}
+
+// hint is a quieter note.
+func hint(text string) *widget.Label {
+	l := note(text)
+	l.Importance = widget.LowImportance
+	l.SizeName = theme.SizeNameCaptionText
 	return l
 }
 

@@ -1,0 +1,96 @@
+package ui
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/auth"
+)
+
+// status is how a profile's state reads in the window.
+type status struct {
+	text       string
+	importance widget.Importance
+	icon       fyne.Resource
+}
+
+// profileStatus words what the agent last said of a profile, in the tray's
+// words: "Valid · expires in 42 min", "Refreshing…", "Retrying in 30 s:
+// server error 503", "Needs you: client secret rejected". agentErr is why
+// the window hears nothing from the agent, if it does not.
+func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) status {
+	switch {
+	case errors.Is(agentErr, agent.ErrNotRunning):
+		// Normal for a moment while the GUI starts the agent.
+		return status{"Waiting for the Tokentray agent…", widget.LowImportance, theme.NewDisabledResource(theme.HistoryIcon())}
+	case agentErr != nil:
+		return status{"The agent does not answer: " + agentErr.Error(), widget.DangerImportance, theme.NewErrorThemedResource(theme.ErrorIcon())}
+	case !known:
+		return status{"The agent has not read this profile yet", widget.LowImportance, theme.NewDisabledResource(theme.HistoryIcon())}
+	}
+	switch e.State {
+	case auth.StateValid:
+		if !e.Expiry.After(now) {
+			return status{"Expired · renewing", widget.WarningImportance, theme.NewWarningThemedResource(theme.HistoryIcon())}
+		}
+		return status{"Valid · expires in " + approx(e.Expiry.Sub(now)), widget.MediumImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())}
+	case auth.StateRefreshing:
+		return status{"Refreshing…", widget.MediumImportance, theme.NewPrimaryThemedResource(theme.ViewRefreshIcon())}
+	case auth.StateRetrying:
+		text := "Retrying"
+		if e.RetryAt.After(now) {
+			text += " in " + approx(e.RetryAt.Sub(now))
+		}
+		text += ": " + e.Err
+		if e.Expiry.After(now) {
+			text += " · token valid for " + approx(e.Expiry.Sub(now))
+		}
+		return status{text, widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())}
+	case auth.StateNeedsUser:
+		return status{"Needs you: " + e.Err, widget.DangerImportance, theme.NewErrorThemedResource(theme.ErrorIcon())}
+	default:
+		return status{"No token yet", widget.LowImportance, theme.NewDisabledResource(theme.HistoryIcon())}
+	}
+}
+
+// approx is a duration as people say it, rounded down to its largest
+// units: "35 s", "42 min", "1 h 5 min", "2 d 3 h".
+func approx(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%d s", max(int(d/time.Second), 0))
+	case d < time.Hour:
+		return fmt.Sprintf("%d min", int(d/time.Minute))
+	case d < 24*time.Hour:
+		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
+		if m == 0 {
+			return fmt.Sprintf("%d h", h)
+		}
+		return fmt.Sprintf("%d h %d min", h, m)
+	default:
+		days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
+		if h == 0 {
+			return fmt.Sprintf("%d d", days)
+		}
+		return fmt.Sprintf("%d d %d h", days, h)
+	}
+}
+
+// countdown is a time left to the second, for the token view: "41:59",
+// "1:05:00"; "expired" once it is past.
+func countdown(d time.Duration) string {
+	if d <= 0 {
+		return "expired"
+	}
+	s := int(d / time.Second)
+	if s >= 3600 {
+		return fmt.Sprintf("%d:%02d:%02d", s/3600, s%3600/60, s%60)
+	}
+	return fmt.Sprintf("%d:%02d", s/60, s%60)
+}

@@ -1,0 +1,231 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store"
+)
+
+// tokenView shows one profile: its state, its token's countdown and scope,
+// and the access token's claims, with copy buttons. The token itself is
+// never shown; copies go through the agent, which owns the clipboard.
+type tokenView struct {
+	w *Window
+	p store.Profile
+
+	icon          *widget.Icon
+	state         *widget.Label
+	expires, at   *widget.Label
+	scope         *widget.Label
+	claims        *fyne.Container
+	claimsNote    *widget.Label
+	message       *widget.Label
+	copy, header  *widget.Button
+	refresh       *widget.Button
+	tok           agent.TokenResponse
+	fetching      bool
+	fetchedExpiry time.Time // of the token whose claims show
+	obj           fyne.CanvasObject
+}
+
+func newTokenView(w *Window, p store.Profile) *tokenView {
+	v := &tokenView{
+		w: w, p: p,
+		icon:       widget.NewIcon(nil),
+		state:      widget.NewLabel(""),
+		expires:    widget.NewLabel("—"),
+		at:         widget.NewLabel(""),
+		scope:      widget.NewLabel("—"),
+		claims:     container.New(layout.NewFormLayout()),
+		claimsNote: hint("Decoded for reading only: the signature is not verified."),
+		message:    widget.NewLabel(""),
+	}
+	v.state.Wrapping = fyne.TextWrapWord
+	v.expires.TextStyle = fyne.TextStyle{Monospace: true}
+	v.scope.Wrapping = fyne.TextWrapWord
+	v.message.Wrapping = fyne.TextWrapWord
+	v.message.Hide()
+
+	back := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), w.showHome)
+	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { w.showEditor(editorEdit, p) })
+	duplicate := widget.NewButtonWithIcon("Duplicate", theme.ContentCopyIcon(), func() { w.showEditor(editorDuplicate, p) })
+	remove := widget.NewButtonWithIcon("Delete", theme.DeleteIcon(), v.confirmDelete)
+	remove.Importance = widget.DangerImportance
+	header := container.NewBorder(nil, nil, container.NewCenter(back),
+		container.NewCenter(container.NewHBox(edit, duplicate, remove)), heading(p.Name))
+
+	v.copy = widget.NewButtonWithIcon("Copy token", theme.ContentCopyIcon(), func() {
+		w.copyToken(p.Name, false, v.copy, v.message)
+	})
+	v.copy.Importance = widget.HighImportance
+	v.header = widget.NewButtonWithIcon("Copy Authorization header", theme.ContentCopyIcon(), func() {
+		w.copyToken(p.Name, true, v.header, v.message)
+	})
+	v.refresh = widget.NewButtonWithIcon("Refresh now", theme.ViewRefreshIcon(), v.refreshNow)
+
+	summary := widget.NewForm(
+		widget.NewFormItem("Flow", widget.NewLabel(flowName(p.Flow)+" · "+p.BaseURL)),
+		widget.NewFormItem("Expires in", container.NewHBox(v.expires, v.at)),
+		widget.NewFormItem("Scope", v.scope),
+	)
+	tokenCard := widget.NewCard("", "", container.NewVBox(
+		container.NewBorder(nil, nil, container.NewCenter(v.icon), nil, v.state),
+		summary,
+		container.NewHBox(v.copy, v.header, layout.NewSpacer(), v.refresh),
+		v.message,
+	))
+	claimsTitle := widget.NewLabel("Access token claims")
+	claimsTitle.TextStyle.Bold = true
+	claimsTitle.SizeName = theme.SizeNameSubHeadingText
+	claimsCard := widget.NewCard("", "", container.NewVBox(claimsTitle, v.claimsNote, v.claims))
+	v.obj = container.NewBorder(header, nil, nil, nil,
+		container.NewVScroll(container.NewVBox(tokenCard, claimsCard)))
+	v.fetch()
+	return v
+}
+
+// fetch asks the agent for the profile's token, to read its claims.
+func (v *tokenView) fetch() {
+	if v.fetching {
+		return
+	}
+	v.fetching = true
+	v.w.goBackground(func(ctx context.Context) {
+		tok, err := v.w.agent.Token(ctx, v.p.Name)
+		fyne.Do(func() {
+			v.fetching = false
+			v.showToken(tok, err)
+		})
+	})
+}
+
+func (v *tokenView) showToken(tok agent.TokenResponse, err error) {
+	v.claims.Objects = nil
+	defer v.claims.Refresh()
+	if err != nil {
+		v.claimsNote.SetText("No token to read: " + agentMessage(err))
+		return
+	}
+	v.tok = tok
+	v.fetchedExpiry = tok.Expiry
+	if tok.Scope != "" {
+		v.scope.SetText(tok.Scope)
+	} else {
+		v.scope.SetText("not stated by the server")
+	}
+	claims, err := decodeClaims(tok.AccessToken, time.Local)
+	if err != nil {
+		v.claimsNote.SetText(err.Error())
+		return
+	}
+	v.claimsNote.SetText("Decoded for reading only: the signature is not verified.")
+	for _, c := range claims {
+		name := widget.NewLabel(c.Name)
+		name.TextStyle.Bold = true
+		value := widget.NewLabel(c.Value)
+		value.Wrapping = fyne.TextWrapBreak
+		value.Selectable = true
+		v.claims.Add(name)
+		v.claims.Add(value)
+	}
+	v.update(v.w.now())
+}
+
+// refreshNow has the agent renew the token; the new one shows once the
+// agent's events say it is there.
+func (v *tokenView) refreshNow() {
+	v.refresh.Disable()
+	v.w.goBackground(func(ctx context.Context) {
+		err := v.w.agent.Refresh(ctx, v.p.Name)
+		fyne.Do(func() {
+			v.refresh.Enable()
+			if err != nil {
+				setError(v.message, "Not refreshed: ", err)
+				return
+			}
+			setInfo(v.message, "Refreshing…")
+		})
+	})
+}
+
+// confirmDelete asks before deleting the profile, its keychain entries and
+// (for a web grant) its grant at the server.
+func (v *tokenView) confirmDelete() {
+	what := "Its settings and its keychain entries (client secret, token) are deleted."
+	if v.p.Flow == store.FlowWeb {
+		what = "Its settings and its keychain entries (client secret, session token, token) are deleted, and its refresh token is revoked at the server."
+	}
+	d := dialog.NewCustomConfirm("Delete "+v.p.Name+"?", "Delete", "Cancel",
+		note(what+" This cannot be undone."), func(ok bool) {
+			if ok {
+				v.delete()
+			}
+		}, v.w)
+	d.SetConfirmImportance(widget.DangerImportance)
+	d.Resize(fyne.NewSize(440, 220))
+	v.w.showDialog(d)
+}
+
+func (v *tokenView) delete() {
+	setInfo(v.message, "Deleting…")
+	name := v.p.Name
+	v.w.goBackground(func(ctx context.Context) {
+		var reloadErr error
+		removal, err := agent.RemoveProfile(ctx, v.w.configPath, store.Keychain{}, name, func(ctx context.Context) {
+			reloadErr = v.w.agent.Reload(ctx)
+		})
+		fyne.Do(func() {
+			if err != nil {
+				setError(v.message, "Not deleted: ", err)
+				return
+			}
+			msg := "Deleted " + name + " and its keychain entries."
+			if removal.NotRevoked != nil {
+				msg += fmt.Sprintf(" Its refresh token could not be revoked (%v).", removal.NotRevoked)
+			}
+			if reloadErr != nil && !errors.Is(reloadErr, agent.ErrNotRunning) {
+				msg += " The agent did not read the profiles again: " + reloadErr.Error()
+			}
+			v.w.showHomeWith(msg)
+		})
+	})
+}
+
+func (v *tokenView) content() fyne.CanvasObject { return v.obj }
+
+func (v *tokenView) update(now time.Time) {
+	e, known := v.w.states[v.p.Name]
+	st := profileStatus(e, known, v.w.agentErr, now)
+	v.icon.SetResource(st.icon)
+	v.state.Importance = st.importance
+	v.state.SetText(st.text)
+	// A renewed token has new claims: read them again.
+	if known && e.State == auth.StateValid && !e.Expiry.IsZero() && !e.Expiry.Equal(v.fetchedExpiry) && !v.fetchedExpiry.IsZero() {
+		v.fetch()
+	}
+	expiry := v.tok.Expiry
+	if known && !e.Expiry.IsZero() {
+		expiry = e.Expiry
+	}
+	if expiry.IsZero() {
+		v.expires.SetText("—")
+		v.at.SetText("")
+		return
+	}
+	v.expires.SetText(countdown(expiry.Sub(now)))
+	v.at.SetText("· at " + formatExpiry(expiry, now))
+}
+
+func (v *tokenView) focus(fyne.Canvas) {}
