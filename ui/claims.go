@@ -67,8 +67,11 @@ func decodeClaims(token string, loc *time.Location) ([]claim, error) {
 	return out, nil
 }
 
+// shortJSON is how long a structured claim may be and stay on one line.
+const shortJSON = 60
+
 // claimValue words a raw claim: strings without quotes, NumericDates with
-// their date, anything else as compact JSON.
+// their date, anything else as JSON, indented when it is long.
 func claimValue(name string, raw json.RawMessage, loc *time.Location) string {
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
@@ -84,5 +87,10 @@ func claimValue(name string, raw json.RawMessage, loc *time.Location) string {
 	if json.Compact(&compact, raw) != nil {
 		return string(raw)
 	}
-	return compact.String()
+	if compact.Len() <= shortJSON {
+		return compact.String()
+	}
+	var indented bytes.Buffer
+	_ = json.Indent(&indented, compact.Bytes(), "", "  ") // compact is valid JSON
+	return indented.String()
 }

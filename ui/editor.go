@@ -115,7 +115,7 @@ func (c fieldCheck) run() bool {
 }
 
 func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
-	ed := &editor{w: w, mode: mode, original: p, detected: auth.DetectDeviceInfo(), result: widget.NewLabel("")}
+	ed := &editor{w: w, mode: mode, original: p, detected: w.deviceInfo(), result: widget.NewLabel("")}
 	esc := w.back
 	ed.name, ed.baseURL, ed.secret = newFormEntry(esc), newFormEntry(esc), newSecretEntry(esc)
 	ed.clientKey, ed.model, ed.version = newFormEntry(esc), newFormEntry(esc), newFormEntry(esc)
@@ -245,7 +245,7 @@ func (ed *editor) devicePanel() {
 		hint("Sent with every identity request. The model and version may be set for this profile; the rest is detected.")))
 	ed.row(store.FlowIdentity, "Device ID", id)
 	ed.row(store.FlowIdentity, "Device info", ed.deviceInfo)
-	ed.row(store.FlowIdentity, "Detected network", widget.NewLabel(string(auth.DetectNetworkType())))
+	ed.row(store.FlowIdentity, "Detected network", widget.NewLabel(string(ed.w.detectNetwork())))
 	ed.row(store.FlowIdentity, "Model", ed.model)
 	ed.row(store.FlowIdentity, "Version", ed.version)
 	ed.row(store.FlowIdentity, "Network", ed.network)

@@ -29,6 +29,7 @@ type profileRow struct {
 	name, detail *widget.Label
 	state        *widget.Label
 	copy         *widget.Button
+	title        *fyne.Container
 	obj          fyne.CanvasObject
 }
 
@@ -44,8 +45,8 @@ func newProfileRow() *profileRow {
 	r.detail.Importance = widget.LowImportance
 	r.detail.Truncation = fyne.TextTruncateEllipsis
 	r.state.Truncation = fyne.TextTruncateEllipsis
-	title := container.NewBorder(nil, nil, r.name, nil, r.detail)
-	text := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), title, r.state)
+	r.title = container.NewBorder(nil, nil, r.name, nil, r.detail)
+	text := container.New(layout.NewCustomPaddedVBoxLayout(-2*theme.Padding()), r.title, r.state)
 	r.obj = container.NewBorder(nil, nil, container.NewCenter(r.icon), container.NewCenter(r.copy), text)
 	r.ExtendBaseWidget(r)
 	return r
@@ -62,6 +63,7 @@ func (r *profileRow) show(p store.Profile, st status, copyFn func()) {
 	r.state.Importance = st.importance
 	r.state.SetText(st.text)
 	r.copy.OnTapped = copyFn
+	r.title.Refresh() // the name's width changed: lay the line out again
 }
 
 func newProfileList(w *Window) *profileList {

@@ -25,19 +25,20 @@ type tokenView struct {
 	w *Window
 	p store.Profile
 
-	icon          *widget.Icon
-	state         *widget.Label
-	expires, at   *widget.Label
-	scope         *widget.Label
-	claims        *fyne.Container
-	claimsNote    *widget.Label
-	message       *widget.Label
-	copy, header  *widget.Button
-	refresh       *widget.Button
-	tok           agent.TokenResponse
-	fetching      bool
-	fetchedExpiry time.Time // of the token whose claims show
-	obj           fyne.CanvasObject
+	icon         *widget.Icon
+	state        *widget.Label
+	expires, at  *widget.Label
+	scope        *widget.Label
+	claims       *fyne.Container
+	claimsNote   *widget.Label
+	message      *widget.Label
+	copy, header *widget.Button
+	refresh      *widget.Button
+	tok          agent.TokenResponse
+	fetching     bool
+	fetchedFor   time.Time // the expiry the agent last reported when the token was read
+	body         *fyne.Container
+	obj          fyne.CanvasObject
 }
 
 func newTokenView(w *Window, p store.Profile) *tokenView {
@@ -46,14 +47,12 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 		icon:       widget.NewIcon(nil),
 		state:      widget.NewLabel(""),
 		expires:    widget.NewLabel("—"),
-		at:         widget.NewLabel(""),
 		scope:      widget.NewLabel("—"),
 		claims:     container.New(layout.NewFormLayout()),
 		claimsNote: hint("Decoded for reading only: the signature is not verified."),
 		message:    widget.NewLabel(""),
 	}
 	v.state.Wrapping = fyne.TextWrapWord
-	v.expires.TextStyle = fyne.TextStyle{Monospace: true}
 	v.scope.Wrapping = fyne.TextWrapWord
 	v.message.Wrapping = fyne.TextWrapWord
 	v.message.Hide()
@@ -77,7 +76,7 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 
 	summary := widget.NewForm(
 		widget.NewFormItem("Flow", widget.NewLabel(flowName(p.Flow)+" · "+p.BaseURL)),
-		widget.NewFormItem("Expires in", container.NewHBox(v.expires, v.at)),
+		widget.NewFormItem("Expires in", v.expires),
 		widget.NewFormItem("Scope", v.scope),
 	)
 	tokenCard := widget.NewCard("", "", container.NewVBox(
@@ -90,8 +89,11 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 	claimsTitle.TextStyle.Bold = true
 	claimsTitle.SizeName = theme.SizeNameSubHeadingText
 	claimsCard := widget.NewCard("", "", container.NewVBox(claimsTitle, v.claimsNote, v.claims))
-	v.obj = container.NewBorder(header, nil, nil, nil,
-		container.NewVScroll(container.NewVBox(tokenCard, claimsCard)))
+	v.body = container.NewVBox(tokenCard, claimsCard)
+	v.obj = container.NewBorder(header, nil, nil, nil, container.NewVScroll(v.body))
+	if e, known := w.states[p.Name]; known {
+		v.fetchedFor = e.Expiry
+	}
 	v.fetch()
 	return v
 }
@@ -113,13 +115,13 @@ func (v *tokenView) fetch() {
 
 func (v *tokenView) showToken(tok agent.TokenResponse, err error) {
 	v.claims.Objects = nil
-	defer v.claims.Refresh()
+	// The claims change the card's height: lay the view out again.
+	defer v.body.Refresh()
 	if err != nil {
 		v.claimsNote.SetText("No token to read: " + agentMessage(err))
 		return
 	}
 	v.tok = tok
-	v.fetchedExpiry = tok.Expiry
 	if tok.Scope != "" {
 		v.scope.SetText(tok.Scope)
 	} else {
@@ -211,8 +213,9 @@ func (v *tokenView) update(now time.Time) {
 	v.icon.SetResource(st.icon)
 	v.state.Importance = st.importance
 	v.state.SetText(st.text)
-	// A renewed token has new claims: read them again.
-	if known && e.State == auth.StateValid && !e.Expiry.IsZero() && !e.Expiry.Equal(v.fetchedExpiry) && !v.fetchedExpiry.IsZero() {
+	// A renewed token has new claims: read them again, once per renewal.
+	if known && e.State == auth.StateValid && !e.Expiry.Equal(v.fetchedFor) {
+		v.fetchedFor = e.Expiry
 		v.fetch()
 	}
 	expiry := v.tok.Expiry
@@ -221,11 +224,9 @@ func (v *tokenView) update(now time.Time) {
 	}
 	if expiry.IsZero() {
 		v.expires.SetText("—")
-		v.at.SetText("")
 		return
 	}
-	v.expires.SetText(countdown(expiry.Sub(now)))
-	v.at.SetText("· at " + formatExpiry(expiry, now))
+	v.expires.SetText(countdown(expiry.Sub(now)) + " · at " + formatExpiry(expiry, now))
 }
 
 func (v *tokenView) focus(fyne.Canvas) {}

@@ -60,6 +60,9 @@ type Window struct {
 	configPath string
 	now        func() time.Time
 	autostart  Autostart
+	// The device the identity flow describes: detected, but fixed in tests.
+	deviceInfo    func() auth.DeviceInfo
+	detectNetwork func() auth.NetworkType
 
 	// ctx ends the agent requests in flight when the window goes away;
 	// work counts the one-off goroutines, so Shutdown can let a save
@@ -86,27 +89,30 @@ type Window struct {
 // Shutdown.
 func New(app fyne.App, ag Agent, configPath string) *Window {
 	w := newWindow(app, ag, configPath, time.Now)
+	w.showHome()
 	w.startLoops(time.Second)
 	return w
 }
 
-// newWindow builds the window without its background loops, on the clock
-// now, so that tests control both.
+// newWindow builds the window, empty and without its background loops, on
+// the clock now, so that tests control all three.
 func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) *Window {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &Window{
-		Window:     app.NewWindow("Tokentray"),
-		app:        app,
-		agent:      ag,
-		configPath: configPath,
-		now:        now,
-		autostart:  systemAutostart,
-		ctx:        ctx,
-		cancel:     cancel,
-		banner:     widget.NewLabel(""),
-		body:       container.NewStack(),
-		states:     map[string]auth.Event{},
-		agentErr:   agent.ErrNotRunning,
+		Window:        app.NewWindow("Tokentray"),
+		app:           app,
+		agent:         ag,
+		configPath:    configPath,
+		now:           now,
+		autostart:     systemAutostart,
+		deviceInfo:    auth.DetectDeviceInfo,
+		detectNetwork: auth.DetectNetworkType,
+		ctx:           ctx,
+		cancel:        cancel,
+		banner:        widget.NewLabel(""),
+		body:          container.NewStack(),
+		states:        map[string]auth.Event{},
+		agentErr:      agent.ErrNotRunning,
 	}
 	w.banner.Importance = widget.DangerImportance
 	w.banner.Wrapping = fyne.TextWrapWord
@@ -114,7 +120,6 @@ func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) 
 	w.SetContent(container.NewPadded(container.NewBorder(nil, w.banner, nil, nil, w.body)))
 	w.Resize(fyne.NewSize(640, 620))
 	w.Canvas().SetOnTypedKey(w.typedKey)
-	w.showHome()
 	return w
 }
 

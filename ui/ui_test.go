@@ -155,7 +155,12 @@ func newTestWindow(t *testing.T, ag *fakeAgent, profiles ...store.Profile) (*Win
 		}
 	}
 	w := newWindow(a, ag, path, func() time.Time { return testNow })
+	w.deviceInfo = func() auth.DeviceInfo {
+		return auth.DeviceInfo{Model: auth.DefaultDeviceModel, Version: auth.DefaultDeviceVersion, OSName: "Linux", OSVersion: "24.04"}
+	}
+	w.detectNetwork = func() auth.NetworkType { return auth.NetworkWifi }
 	w.autostart = Autostart{Enabled: func() (bool, error) { return false, nil }, Set: func(bool) error { return nil }}
+	w.showHome()
 	waitForEvents := ag.eventsErr == nil
 	w.startLoops(time.Hour) // no tick during a test: the clock stands still
 	t.Cleanup(func() {
@@ -178,19 +183,23 @@ func newTestWindow(t *testing.T, ag *fakeAgent, profiles ...store.Profile) (*Win
 func visibleTexts(t *testing.T, w fyne.Window) []string {
 	t.Helper()
 	var out []string
-	walk(t, w.Canvas().Content(), func(o fyne.CanvasObject) {
-		switch v := o.(type) {
-		case *widget.Label:
-			out = append(out, v.Text)
-		case *widget.Button:
-			out = append(out, v.Text)
-		case *widget.Card:
-			out = append(out, v.Title, v.Subtitle)
-		case *canvas.Text:
-			out = append(out, v.Text)
-		}
-	})
+	walk(t, w.Canvas().Content(), func(o fyne.CanvasObject) { out = append(out, visibleTextsOf(o)...) })
 	return out
+}
+
+// visibleTextsOf is the text o itself shows, if it is one that does.
+func visibleTextsOf(o fyne.CanvasObject) []string {
+	switch v := o.(type) {
+	case *widget.Label:
+		return []string{v.Text}
+	case *widget.Button:
+		return []string{v.Text}
+	case *widget.Card:
+		return []string{v.Title, v.Subtitle}
+	case *canvas.Text:
+		return []string{v.Text}
+	}
+	return nil
 }
 
 // walk calls fn on every visible object under o, overlays included.
