@@ -98,7 +98,8 @@ func newProfileList(w *Window) *profileList {
 	add.Importance = widget.HighImportance
 	header := container.NewBorder(nil, nil, nil, container.NewCenter(container.NewHBox(settings, add)), heading("Profiles"))
 	footer := container.NewVBox(l.message,
-		hint("Choose a profile to see its token. Copies are cleared from the clipboard after the delay set in Settings."))
+		hint("Choose a profile (arrows and Enter) to see its token; Ctrl+N adds one, Esc goes back. "+
+			"Copies leave the clipboard after the delay set in Settings."))
 	l.obj = container.NewBorder(header, footer, nil, nil, l.list)
 	return l
 }

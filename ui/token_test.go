@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/tokentray/tokentray/agent"
@@ -207,4 +208,26 @@ func showsDialogText(t *testing.T, w fyne.Window, want string) bool {
 		})
 	}
 	return found
+}
+
+func TestShortcuts(t *testing.T) {
+	w, _ := newTestWindow(t, newFakeAgent(), work)
+	press := func(key fyne.KeyName) {
+		w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault})
+		w.work.Wait()
+	}
+	press(fyne.KeyN)
+	if ed := editorOf(t, w); ed.mode != editorAdd {
+		t.Errorf("Ctrl+N opened the editor in mode %d, want a new profile", ed.mode)
+	}
+	w.showToken("work")
+	w.work.Wait()
+	press(fyne.KeyE)
+	if ed := editorOf(t, w); ed.mode != editorEdit || ed.original.Name != "work" {
+		t.Errorf("Ctrl+E in work's token view: mode %d, profile %q; want work's editor", ed.mode, ed.original.Name)
+	}
+	press(fyne.KeyComma)
+	if _, ok := w.screen.(*settings); !ok {
+		t.Errorf("Ctrl+, shows %T, want the settings", w.screen)
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -120,7 +121,25 @@ func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) 
 	w.SetContent(container.NewPadded(container.NewBorder(nil, w.banner, nil, nil, w.body)))
 	w.Resize(fyne.NewSize(640, 620))
 	w.Canvas().SetOnTypedKey(w.typedKey)
+	w.addShortcuts()
 	return w
+}
+
+// addShortcuts gives the window's main actions the usual keys: Ctrl+N a
+// new profile, Ctrl+E edit the profile on show, Ctrl+, the settings (⌘ on
+// macOS).
+func (w *Window) addShortcuts() {
+	add := func(key fyne.KeyName, fn func()) {
+		w.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault},
+			func(fyne.Shortcut) { fn() })
+	}
+	add(fyne.KeyN, func() { w.showEditor(editorAdd, store.Profile{}) })
+	add(fyne.KeyE, func() {
+		if v, ok := w.screen.(*tokenView); ok {
+			w.showEditor(editorEdit, v.p)
+		}
+	})
+	add(fyne.KeyComma, w.showSettings)
 }
 
 // startLoops follows the agent's events and ticks the countdowns every
