@@ -5,45 +5,52 @@ import (
 	"context"
 	"errors"
 	"image"
+	"image/draw"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
+	"github.com/jezek/xgb/xtest"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/store"
 )
 
-// TestGUIWindow builds both executables, starts the GUI on a fresh profile
-// directory and checks on the X server that its window appears and draws
-// something, leaving a screenshot in build/screenshots. Then it closes the
-// window as a window manager would and expects the GUI to exit.
+// TestGUIWindow builds both executables and starts the GUI on two profiles
+// (one per flow, against loopback fakes), as a person would by
+// double-clicking it. On the X server it checks that the window appears,
+// starts the agent, shows both profiles valid, and answers the keyboard;
+// it saves screenshots of the list, the token view and the editor in
+// build/screenshots (`make screenshots`). A second launch must exit and
+// focus the first window; closing the window must leave the agent running.
 func TestGUIWindow(t *testing.T) {
 	display := os.Getenv("DISPLAY")
-	if display == "" {
+	if display == "" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
 		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
-			t.Fatal("TOKENTRAY_DESKTOP_SESSION=1 but DISPLAY is empty: the session has no X server")
+			t.Fatal("TOKENTRAY_DESKTOP_SESSION=1 but DISPLAY or the session bus is missing: the session is broken")
 		}
-		t.Skip("no DISPLAY; run under .ci/desktop-session")
+		t.Skip("no DISPLAY or session bus; run under .ci/desktop-session")
 	}
 
 	dir := t.TempDir()
 	gui := filepath.Join(dir, "tokentray-gui")
 	goBuild(t, gui, ".")
-	withAgent := false
-	if _, err := os.Stat(filepath.Join("cmd", "tokentray", "main.go")); err == nil {
-		goBuild(t, filepath.Join(dir, "tokentray"), "./cmd/tokentray")
-		withAgent = true
-	}
+	goBuild(t, filepath.Join(dir, "tokentray"), "./cmd/tokentray")
 
 	runtimeDir := filepath.Join(dir, "run")
 	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
+	socket := filepath.Join(runtimeDir, "tokentray", "agent.sock")
+	seedProfiles(t, filepath.Join(dir, "config", "tokentray", "config.json"))
+
 	cmd := exec.Command(gui)
 	var output bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &output, &output
@@ -65,9 +72,7 @@ func TestGUIWindow(t *testing.T) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill() // a no-op once the window was closed
 		<-exited
-		if withAgent {
-			quitAgent(t, filepath.Join(runtimeDir, "tokentray", "agent.sock"))
-		}
+		quitAgent(t, socket)
 		if t.Failed() {
 			t.Logf("GUI output:\n%s", output.String())
 			if log, err := os.ReadFile(filepath.Join(dir, "cache", "tokentray", "tokentray.log")); err == nil {
@@ -81,13 +86,20 @@ func TestGUIWindow(t *testing.T) {
 		t.Fatalf("connecting to X display %s: %v", display, err)
 	}
 	defer x.Close()
+	if err := xtest.Init(x); err != nil {
+		t.Fatalf("the X server has no XTEST extension to type with: %v", err)
+	}
 	screen := xproto.Setup(x).DefaultScreen(x)
 
 	win := waitForWindow(t, x, screen.Root, "Tokentray", exited)
 	waitMapped(t, x, win)
 	area := windowArea(t, x, win, screen.Root)
 
-	// Launching Tokentray again hands over to the open window and exits.
+	// Launching Tokentray again hands over to the open window, which takes
+	// the focus, and exits.
+	if err := xproto.SetInputFocusChecked(x, xproto.InputFocusPointerRoot, xproto.InputFocusPointerRoot, xproto.TimeCurrentTime).Check(); err != nil {
+		t.Fatal(err)
+	}
 	second := exec.Command(gui)
 	second.Env = cmd.Env
 	if out, err := runWithin(second, 15*time.Second); err != nil {
@@ -96,28 +108,41 @@ func TestGUIWindow(t *testing.T) {
 	if n := countWindows(t, x, screen.Root, "Tokentray"); n != 1 {
 		t.Errorf("%d windows named Tokentray after a second launch, want 1", n)
 	}
+	waitFocused(t, x, win)
 
-	// The first frames may still be blank: wait until the window draws.
-	var shot *image.RGBA
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		shot = grabScreen(t, x, screen)
-		if !singleColour(shot, area) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the window's area %v is a single colour after 20 s", area)
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
+	// The GUI started the agent, which fetches both profiles' tokens; the
+	// window shows them from the agent's events.
+	waitValid(t, socket, "work", "polar")
+	time.Sleep(1500 * time.Millisecond)
+	shot := grabWindow(t, x, screen, area)
+	if singleColour(shot, shot.Bounds()) {
+		t.Error("the window is a single colour")
 	}
-	if withAgent {
-		waitForAgent(t, filepath.Join(runtimeDir, "tokentray", "agent.sock"))
-		// A moment for the window to show the agent's answer, if any.
-		time.Sleep(time.Second)
-		shot = grabScreen(t, x, screen)
+	savePNG(t, filepath.Join("build", "screenshots", "main.png"), shot)
+
+	// Enter opens the highlighted (first) profile's token view, Ctrl+E its
+	// editor, Escape goes back.
+	keys := newKeyboard(t, x, screen.Root)
+	keys.press(t, "Return")
+	time.Sleep(1500 * time.Millisecond)
+	token := grabWindow(t, x, screen, area)
+	if sameImage(shot, token) {
+		t.Error("Enter on the list changed nothing")
 	}
-	savePNG(t, filepath.Join("build", "screenshots", "gui-form.png"), shot)
+	savePNG(t, filepath.Join("build", "screenshots", "token.png"), token)
+	keys.press(t, "Control_L", "e")
+	time.Sleep(time.Second)
+	editor := grabWindow(t, x, screen, area)
+	if sameImage(token, editor) {
+		t.Error("Ctrl+E in the token view changed nothing")
+	}
+	savePNG(t, filepath.Join("build", "screenshots", "editor.png"), editor)
+	keys.press(t, "Escape")
+	time.Sleep(time.Second)
+	if back := grabWindow(t, x, screen, area); !sameImage(shot, back) {
+		savePNG(t, filepath.Join("build", "screenshots", "after-escape.png"), back)
+		t.Error("Escape in the editor did not go back to the list as it was (see after-escape.png)")
+	}
 
 	closeWindow(t, x, win)
 	select {
@@ -128,13 +153,147 @@ func TestGUIWindow(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Error("the GUI still runs 15 s after its window closed")
 	}
-	if withAgent {
-		// The agent keeps the tray and the tokens after the window is gone.
-		socket := filepath.Join(runtimeDir, "tokentray", "agent.sock")
-		if _, err := agent.NewClient(socket).Status(context.Background()); err != nil {
-			t.Errorf("the agent stopped with the window: %v", err)
+	// The agent keeps the tray and the tokens after the window is gone.
+	if _, err := agent.NewClient(socket).Status(context.Background()); err != nil {
+		t.Errorf("the agent stopped with the window: %v", err)
+	}
+}
+
+// seedProfiles adds an identity and a web grant profile, each against a
+// loopback fake that lives as long as the test, with their secrets in the
+// session's keychain.
+func seedProfiles(t *testing.T, configPath string) {
+	t.Helper()
+	identity := authtest.NewIdentityServer("key-gui", "secret-gui")
+	t.Cleanup(identity.Close)
+	web := authtest.NewWebServer("client-gui", "secret-web", "session-web")
+	t.Cleanup(web.Close)
+	k := store.Keychain{}
+	for _, p := range []struct {
+		profile store.Profile
+		secrets store.Secrets
+	}{
+		{store.Profile{Name: "work", Flow: store.FlowIdentity, BaseURL: identity.URL, ClientKey: "key-gui", Network: "auto"},
+			store.Secrets{ClientSecret: "secret-gui"}},
+		{store.Profile{Name: "polar", Flow: store.FlowWeb, BaseURL: web.URL, ClientID: "client-gui", Scope: "openid profile"},
+			store.Secrets{ClientSecret: "secret-web", SessionToken: "session-web"}},
+	} {
+		if err := store.AddProfile(configPath, k, p.profile, p.secrets); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = k.DeleteProfile(p.profile.Name) })
+	}
+}
+
+// waitValid waits until the agent holds a valid token of every profile.
+func waitValid(t *testing.T, socket string, profiles ...string) {
+	t.Helper()
+	client := agent.NewClient(socket)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st, err := client.Status(context.Background())
+		valid := 0
+		for _, p := range st.Profiles {
+			if slices.Contains(profiles, p.Name) && p.State == "valid" {
+				valid++
+			}
+		}
+		if err == nil && valid == len(profiles) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s the agent says %+v (%v), want %q valid", st.Profiles, err, profiles)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// waitFocused waits until w has the X input focus.
+func waitFocused(t *testing.T, x *xgb.Conn, w xproto.Window) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		focus, err := xproto.GetInputFocus(x).Reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if focus.Focus == w {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("the input focus is on window %d after a second launch, want the first window %d", focus.Focus, w)
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// keyboard types on the X server through XTEST, as a person would.
+type keyboard struct {
+	x        *xgb.Conn
+	root     xproto.Window
+	keycodes map[xproto.Keysym]xproto.Keycode
+}
+
+// keysyms are the X keysyms of the keys the test presses.
+var keysyms = map[string]xproto.Keysym{"Return": 0xff0d, "Escape": 0xff1b, "Control_L": 0xffe3, "e": 0x0065}
+
+func newKeyboard(t *testing.T, x *xgb.Conn, root xproto.Window) *keyboard {
+	t.Helper()
+	setup := xproto.Setup(x)
+	count := byte(setup.MaxKeycode - setup.MinKeycode + 1)
+	mapping, err := xproto.GetKeyboardMapping(x, setup.MinKeycode, count).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &keyboard{x: x, root: root, keycodes: map[xproto.Keysym]xproto.Keycode{}}
+	per := int(mapping.KeysymsPerKeycode)
+	for i := 0; i < int(count); i++ {
+		for j := 0; j < per; j++ {
+			sym := mapping.Keysyms[i*per+j]
+			if _, seen := k.keycodes[sym]; !seen && sym != 0 {
+				k.keycodes[sym] = setup.MinKeycode + xproto.Keycode(i)
+			}
 		}
 	}
+	return k
+}
+
+// press holds the named keys down in order, then lets them go in reverse.
+func (k *keyboard) press(t *testing.T, names ...string) {
+	t.Helper()
+	var codes []xproto.Keycode
+	for _, name := range names {
+		code, ok := k.keycodes[keysyms[name]]
+		if !ok {
+			t.Fatalf("no keycode for %s on this X server", name)
+		}
+		codes = append(codes, code)
+	}
+	send := func(kind byte, code xproto.Keycode) {
+		if err := xtest.FakeInputChecked(k.x, kind, byte(code), xproto.TimeCurrentTime, k.root, 0, 0, 0).Check(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range codes {
+		send(xproto.KeyPress, c)
+	}
+	for i := len(codes) - 1; i >= 0; i-- {
+		send(xproto.KeyRelease, codes[i])
+	}
+}
+
+// grabWindow is the window's area of the screen.
+func grabWindow(t *testing.T, x *xgb.Conn, screen *xproto.ScreenInfo, area image.Rectangle) *image.RGBA {
+	t.Helper()
+	shot := grabScreen(t, x, screen)
+	out := image.NewRGBA(image.Rect(0, 0, area.Dx(), area.Dy()))
+	draw.Draw(out, out.Bounds(), shot, area.Min, draw.Src)
+	return out
+}
+
+func sameImage(a, b *image.RGBA) bool {
+	return a.Bounds() == b.Bounds() && bytes.Equal(a.Pix, b.Pix)
 }
 
 func goBuild(t *testing.T, out, pkg string) {
@@ -338,26 +497,6 @@ func closeWindow(t *testing.T, x *xgb.Conn, w xproto.Window) {
 	}
 	if err := xproto.SendEventChecked(x, false, w, xproto.EventMaskNoEvent, string(ev.Bytes())).Check(); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// waitForAgent waits until the agent the GUI started answers on socket.
-func waitForAgent(t *testing.T, socket string) {
-	t.Helper()
-	client := agent.NewClient(socket)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		_, err := client.Status(ctx)
-		cancel()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the agent the GUI should have started does not answer: %v", err)
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 }
 

@@ -49,13 +49,16 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 		expires:    widget.NewLabel("—"),
 		scope:      widget.NewLabel("—"),
 		claims:     container.New(layout.NewFormLayout()),
-		claimsNote: hint("Decoded for reading only: the signature is not verified."),
+		claimsNote: widget.NewLabel(""),
 		message:    widget.NewLabel(""),
 	}
 	v.state.Wrapping = fyne.TextWrapWord
 	v.scope.Wrapping = fyne.TextWrapWord
 	v.message.Wrapping = fyne.TextWrapWord
 	v.message.Hide()
+	// Said plainly, not in small print: these claims are not proven.
+	v.claimsNote.Wrapping = fyne.TextWrapWord
+	v.claimsNote.TextStyle.Italic = true
 
 	back := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), w.showHome)
 	edit := widget.NewButtonWithIcon("Edit", theme.DocumentCreateIcon(), func() { w.showEditor(editorEdit, p) })
