@@ -457,11 +457,11 @@ func (ed *editor) submit() {
 			err = store.AddProfile(ed.w.configPath, store.Keychain{}, p, secrets)
 		}
 		if err != nil {
-			fyne.Do(func() { ed.done(); setError(ed.result, "Not saved: ", err) })
+			ed.w.do(func() { ed.done(); setError(ed.result, "Not saved: ", err) })
 			return
 		}
 		reloadErr := ed.w.agent.Reload(ctx)
-		fyne.Do(func() {
+		ed.w.do(func() {
 			ed.done()
 			if err := ed.w.loadProfiles(); err != nil {
 				setError(ed.result, "Saved, but the profiles cannot be read again: ", err)
@@ -489,7 +489,7 @@ func (ed *editor) runTest() {
 	ed.busy("Asking " + p.BaseURL + " for a token…")
 	ed.w.goBackground(func(ctx context.Context) {
 		tok, err := ed.fetch(ctx, p, typed)
-		fyne.Do(func() {
+		ed.w.do(func() {
 			ed.done()
 			if err != nil {
 				setError(ed.result, "Test failed: ", err)

@@ -115,7 +115,7 @@ func TestEditorValidation(t *testing.T) {
 			test.Type(ed.session, f.session)
 			test.Type(ed.sub, f.sub)
 			test.Tap(button(t, w, "Save"))
-			w.work.Wait()
+			settle(w)
 
 			want := tt.wantErr(ed)
 			errs := visibleErrors(ed)
@@ -131,7 +131,7 @@ func TestEditorValidation(t *testing.T) {
 			}
 			// Test checks the same fields before it asks any server.
 			test.Tap(button(t, w, "Test"))
-			w.work.Wait()
+			settle(w)
 			if calls := ag.Calls(); len(calls) != 0 {
 				t.Errorf("the agent was asked %q", calls)
 			}
@@ -169,7 +169,7 @@ func TestEditorSavesIdentityAndShowsToken(t *testing.T) {
 	ed.network.SetSelected("wifi")
 	// Enter in a field saves, as the Save button does.
 	ed.clientKey.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	w.work.Wait()
+	settle(w)
 
 	cfg, err := store.Load(path)
 	if err != nil {
@@ -219,7 +219,7 @@ func TestEditorSavesWebGrant(t *testing.T) {
 	test.Type(ed.sub, testSub)
 	test.Type(ed.scope, " openid   profile ")
 	test.Tap(ed.save)
-	w.work.Wait()
+	settle(w)
 
 	cfg, err := store.Load(path)
 	if err != nil {
@@ -249,7 +249,7 @@ func TestEditKeepsStoredSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.showToken("home")
-	w.work.Wait()
+	settle(w)
 	test.Tap(button(t, w, "Edit"))
 	ed := editorOf(t, w)
 	if !ed.name.Disabled() || ed.name.Text != "home" {
@@ -260,7 +260,7 @@ func TestEditKeepsStoredSecret(t *testing.T) {
 	}
 	ed.scope.SetText("openid")
 	test.Tap(ed.save)
-	w.work.Wait()
+	settle(w)
 	if errs := visibleErrors(ed); len(errs) != 0 {
 		t.Fatalf("errors: %v", errs)
 	}
@@ -293,7 +293,7 @@ func TestEditorTestButton(t *testing.T) {
 	test.Type(ed.clientKey, "key-1")
 	test.Type(ed.model, "laptop")
 	test.Tap(ed.test)
-	w.work.Wait()
+	settle(w)
 	if !strings.HasPrefix(ed.result.Text, "Test passed: the server granted a token valid for") || !strings.HasSuffix(ed.result.Text, "Nothing was saved.") {
 		t.Errorf("identity test result: %q", ed.result.Text)
 	}
@@ -320,13 +320,13 @@ func TestEditorTestButton(t *testing.T) {
 	test.Type(ed.clientID, "client-1")
 	test.Type(ed.session, "wrong-session")
 	test.Tap(ed.test)
-	w.work.Wait()
+	settle(w)
 	if !strings.HasPrefix(ed.result.Text, "Test failed: ") || strings.Contains(ed.result.Text, "wrong-session") {
 		t.Errorf("web test with a wrong session token: %q, want a failure that does not quote it", ed.result.Text)
 	}
 	ed.session.SetText("session-1")
 	test.Tap(ed.test)
-	w.work.Wait()
+	settle(w)
 	if !strings.HasPrefix(ed.result.Text, "Test passed") {
 		t.Errorf("web test result: %q", ed.result.Text)
 	}

@@ -98,7 +98,9 @@ func TestProfileListLive(t *testing.T) {
 	}
 
 	ag.emit(auth.Event{Profile: "home", State: auth.StateRefreshing})
+	settle(w)
 	ag.emit(auth.Event{Profile: "work", State: auth.StateValid, Expiry: testNow.Add(3 * time.Hour)})
+	settle(w)
 	if !showsText(t, w, "Refreshing…") || !showsText(t, w, "Valid · expires in 3 h") || showsText(t, w, "Needs you") {
 		t.Errorf("after two events the list shows %q", visibleTexts(t, w))
 	}
@@ -110,6 +112,7 @@ func TestProfileListLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	ag.emit(auth.Event{Profile: "cli", State: auth.StateNone})
+	settle(w)
 	if !showsText(t, w, "https://cli.example") {
 		t.Errorf("a profile added by the CLI does not show: %q", visibleTexts(t, w))
 	}
@@ -119,7 +122,7 @@ func TestProfileListLive(t *testing.T) {
 		t.Fatalf("%d Copy token buttons, want one per profile", len(copies))
 	}
 	test.Tap(copies[1])
-	w.work.Wait()
+	settle(w)
 	if calls := ag.Calls(); !slices.Contains(calls, "copy home") {
 		t.Errorf("agent calls = %q, want the agent to copy home's token", calls)
 	}
@@ -132,7 +135,7 @@ func TestProfileListLive(t *testing.T) {
 	w.Canvas().Focus(l.list) // the tap on Copy took it
 	l.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyDown})
 	l.list.TypedKey(&fyne.KeyEvent{Name: fyne.KeyReturn})
-	w.work.Wait()
+	settle(w)
 	if v := tokenViewOf(t, w); v.p.Name != "home" {
 		t.Errorf("Enter opened %s, want home", v.p.Name)
 	}
@@ -161,6 +164,7 @@ func TestAgentGoneAndBack(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the window did not follow the events again")
 	}
+	settle(w)
 	if !showsText(t, w, "Valid · expires in 1 h") {
 		t.Errorf("after reconnecting the list shows %q", visibleTexts(t, w))
 	}
@@ -174,7 +178,7 @@ func TestDuplicateProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.showToken("work")
-	w.work.Wait()
+	settle(w)
 	test.Tap(button(t, w, "Duplicate"))
 	ed := editorOf(t, w)
 	if ed.name.Text != "work-copy-2" || ed.name.Disabled() || ed.clientKey.Text != "k1" {
@@ -184,7 +188,7 @@ func TestDuplicateProfile(t *testing.T) {
 		t.Errorf("secret placeholder %q, want it to say a blank copies work's", ed.secret.PlaceHolder)
 	}
 	test.Tap(ed.save)
-	w.work.Wait()
+	settle(w)
 	cfg, _ := store.Load(path)
 	got, ok := cfg.Profile("work-copy-2")
 	if want := work; !ok || got.ClientKey != want.ClientKey || got.BaseURL != want.BaseURL || got.Flow != want.Flow {

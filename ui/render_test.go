@@ -28,9 +28,9 @@ func TestScreensRender(t *testing.T) {
 	w.showEditor(editorEdit, home)
 	test.AssertRendersToMarkup(t, "editor_web.xml", w.Canvas())
 	w.showToken("work")
-	w.work.Wait()
+	settle(w)
 	test.AssertRendersToMarkup(t, "token.xml", w.Canvas())
 	w.showSettings()
-	w.work.Wait()
+	settle(w)
 	test.AssertRendersToMarkup(t, "settings.xml", w.Canvas())
 }

@@ -67,11 +67,10 @@ func newSettings(w *Window) *settings {
 	s.clear = widget.NewSelect(options, s.saveClear)
 	s.clear.SetSelected(clearLabel(current))
 	s.login = widget.NewCheck("Start the Tokentray agent when I log in", s.setLogin)
-	s.login.Disable()
 	s.applying = false
 	w.goBackground(func(context.Context) {
 		on, err := w.autostart.Enabled()
-		fyne.Do(func() {
+		s.w.do(func() {
 			if err != nil {
 				setError(s.message, "Cannot tell whether Tokentray starts at login: ", err)
 				return
@@ -79,7 +78,6 @@ func newSettings(w *Window) *settings {
 			s.applying = true
 			s.login.SetChecked(on)
 			s.applying = false
-			s.login.Enable()
 		})
 	})
 
@@ -128,7 +126,7 @@ func (s *settings) saveClear(label string) {
 				err = nil // the agent reads it when it starts
 			}
 		}
-		fyne.Do(func() {
+		s.w.do(func() {
 			if err != nil {
 				setError(s.message, "The clipboard delay was not saved: ", err)
 				return
@@ -149,7 +147,7 @@ func (s *settings) setLogin(on bool) {
 	}
 	s.w.goBackground(func(context.Context) {
 		err := s.w.autostart.Set(on)
-		fyne.Do(func() {
+		s.w.do(func() {
 			if err != nil {
 				setError(s.message, "Start at login was not changed: ", err)
 				s.applying = true

@@ -57,7 +57,6 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 	v.message.Wrapping = fyne.TextWrapWord
 	v.message.Hide()
 	// Said plainly, not in small print: these claims are not proven.
-	v.claimsNote.Wrapping = fyne.TextWrapWord
 	v.claimsNote.TextStyle.Italic = true
 
 	back := widget.NewButtonWithIcon("", theme.NavigateBackIcon(), w.showHome)
@@ -109,7 +108,7 @@ func (v *tokenView) fetch() {
 	v.fetching = true
 	v.w.goBackground(func(ctx context.Context) {
 		tok, err := v.w.agent.Token(ctx, v.p.Name)
-		fyne.Do(func() {
+		v.w.do(func() {
 			v.fetching = false
 			v.showToken(tok, err)
 		})
@@ -154,7 +153,7 @@ func (v *tokenView) refreshNow() {
 	v.refresh.Disable()
 	v.w.goBackground(func(ctx context.Context) {
 		err := v.w.agent.Refresh(ctx, v.p.Name)
-		fyne.Do(func() {
+		v.w.do(func() {
 			v.refresh.Enable()
 			if err != nil {
 				setError(v.message, "Not refreshed: ", err)
@@ -191,7 +190,7 @@ func (v *tokenView) delete() {
 		removal, err := agent.RemoveProfile(ctx, v.w.configPath, store.Keychain{}, name, func(ctx context.Context) {
 			reloadErr = v.w.agent.Reload(ctx)
 		})
-		fyne.Do(func() {
+		v.w.do(func() {
 			if err != nil {
 				setError(v.message, "Not deleted: ", err)
 				return

@@ -56,9 +56,9 @@ func TestTokenView(t *testing.T) {
 	ag.token = agent.TokenResponse{Profile: "work", AccessToken: tok.AccessToken, Expiry: testNow.Add(41*time.Minute + 59*time.Second), Scope: "openid profile"}
 	w, _ := newTestWindow(t, ag, work)
 	test.Tap(button(t, w, "Copy token")) // the list's: it must not open the view
-	w.work.Wait()
+	settle(w)
 	w.showToken("work")
-	w.work.Wait()
+	settle(w)
 	for _, want := range []string{"work", "Valid · expires in 41 min", "41:59 · at 10:41", "openid profile",
 		"not verified", "tokentray-authtest", "3cfdef35-c7fe-4f2d-8630-1ec72f52b44d", "clientId", "key-1"} {
 		if !showsText(t, w, want) {
@@ -72,12 +72,12 @@ func TestTokenView(t *testing.T) {
 	}
 
 	test.Tap(button(t, w, "Copy Authorization header"))
-	w.work.Wait()
+	settle(w)
 	if !showsText(t, w, "Authorization header copied · valid until 10:41") {
 		t.Errorf("copying the header says %q", visibleTexts(t, w))
 	}
 	test.Tap(button(t, w, "Refresh now"))
-	w.work.Wait()
+	settle(w)
 	calls := ag.Calls()
 	for _, want := range []string{"copy work", "token work", "copy header work", "refresh work"} {
 		if !slices.Contains(calls, want) {
@@ -90,7 +90,8 @@ func TestTokenView(t *testing.T) {
 	// A renewed token: the countdown follows the event, and the claims are
 	// read again.
 	ag.emit(auth.Event{Profile: "work", State: auth.StateValid, Expiry: testNow.Add(time.Hour)})
-	w.work.Wait()
+	settle(w)
+	settle(w)
 	if !showsText(t, w, "1:00:00") {
 		t.Errorf("after a refresh the view shows %q", visibleTexts(t, w))
 	}
@@ -120,7 +121,7 @@ func TestTokenViewWithoutToken(t *testing.T) {
 	ag.tokenErr = &agent.APIError{Status: 403, Message: "profile home: client secret rejected"}
 	w, _ := newTestWindow(t, ag, home)
 	w.showToken("home")
-	w.work.Wait()
+	settle(w)
 	for _, want := range []string{"Needs you: client secret rejected", "No token to read: profile home: client secret rejected"} {
 		if !showsText(t, w, want) {
 			t.Errorf("the token view does not show %q: %q", want, visibleTexts(t, w))
@@ -151,14 +152,14 @@ func TestDeleteAsksThenRemoves(t *testing.T) {
 	}
 
 	w.showToken("home")
-	w.work.Wait()
+	settle(w)
 	test.Tap(button(t, w, "Delete"))
 	if w.dialog == nil || !showsDialogText(t, w, "revoked at the server") {
 		t.Fatal("Delete did not ask first")
 	}
 	// Escape is Cancel.
 	w.typedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
-	w.work.Wait()
+	settle(w)
 	if w.dialog != nil {
 		t.Fatal("Escape left the dialog open")
 	}
@@ -173,7 +174,7 @@ func TestDeleteAsksThenRemoves(t *testing.T) {
 		t.Fatalf("%d Delete buttons, want the view's and the dialog's", len(deletes))
 	}
 	test.Tap(deletes[1]) // the dialog's, in the overlay
-	w.work.Wait()
+	settle(w)
 	cfg, _ := store.Load(path)
 	if _, ok := cfg.Profile("home"); ok || len(cfg.Profiles) != 1 {
 		t.Errorf("after Delete the config has %+v", cfg.Profiles)
@@ -214,14 +215,14 @@ func TestShortcuts(t *testing.T) {
 	w, _ := newTestWindow(t, newFakeAgent(), work)
 	press := func(key fyne.KeyName) {
 		w.Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault})
-		w.work.Wait()
+		settle(w)
 	}
 	press(fyne.KeyN)
 	if ed := editorOf(t, w); ed.mode != editorAdd {
 		t.Errorf("Ctrl+N opened the editor in mode %d, want a new profile", ed.mode)
 	}
 	w.showToken("work")
-	w.work.Wait()
+	settle(w)
 	press(fyne.KeyE)
 	if ed := editorOf(t, w); ed.mode != editorEdit || ed.original.Name != "work" {
 		t.Errorf("Ctrl+E in work's token view: mode %d, profile %q; want work's editor", ed.mode, ed.original.Name)

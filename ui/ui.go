@@ -60,7 +60,10 @@ type Window struct {
 	agent      Agent
 	configPath string
 	now        func() time.Time
-	autostart  Autostart
+	// do runs a widget update from a goroutine on the Fyne thread: fyne.Do,
+	// which tests replace to run the updates on the test's goroutine.
+	do        func(func())
+	autostart Autostart
 	// The device the identity flow describes: detected, but fixed in tests.
 	deviceInfo    func() auth.DeviceInfo
 	detectNetwork func() auth.NetworkType
@@ -159,7 +162,7 @@ func (w *Window) startLoops(interval time.Duration) {
 			case <-w.ctx.Done():
 				return
 			case <-t.C:
-				fyne.Do(w.update)
+				w.do(w.update)
 			}
 		}
 	}()
@@ -170,7 +173,7 @@ func (w *Window) startLoops(interval time.Duration) {
 func (w *Window) followEvents() {
 	for {
 		err := w.agent.Events(w.ctx, func(e auth.Event) {
-			fyne.Do(func() { w.setState(e) })
+			w.do(func() { w.setState(e) })
 		})
 		if w.ctx.Err() != nil {
 			return
@@ -178,7 +181,7 @@ func (w *Window) followEvents() {
 		if err == nil {
 			err = errors.New("the agent ended the event stream")
 		}
-		fyne.Do(func() { w.lostAgent(err) })
+		w.do(func() { w.lostAgent(err) })
 		select {
 		case <-w.ctx.Done():
 			return
@@ -245,7 +248,7 @@ func (w *Window) Shutdown() {
 }
 
 // goBackground runs fn in a goroutine that Shutdown waits for. fn must update
-// widgets only through fyne.Do.
+// widgets only through w.do.
 func (w *Window) goBackground(fn func(ctx context.Context)) {
 	w.work.Add(1)
 	go func() {
@@ -388,7 +391,7 @@ func (w *Window) copyToken(profile string, header bool, button *widget.Button, s
 			copyFn, what = w.agent.CopyHeader, "Authorization header"
 		}
 		tok, err := copyFn(ctx, profile)
-		fyne.Do(func() {
+		w.do(func() {
 			button.Enable()
 			if err != nil {
 				setError(status, "Nothing copied: ", err)

@@ -159,6 +159,12 @@ func newTestWindow(t *testing.T, ag *fakeAgent, profiles ...store.Profile) (*Win
 		return auth.DeviceInfo{Model: auth.DefaultDeviceModel, Version: auth.DefaultDeviceVersion, OSName: "Linux", OSVersion: "24.04"}
 	}
 	w.detectNetwork = func() auth.NetworkType { return auth.NetworkWifi }
+	// Widget updates from goroutines wait for settle, which runs them on
+	// the test's goroutine: Fyne's test driver would run them at once on
+	// whichever goroutine asked, racing with the test's reads.
+	updates := make(chan func(), 1024)
+	w.do = func(f func()) { updates <- f }
+	testUpdates[w] = updates
 	w.autostart = Autostart{Enabled: func() (bool, error) { return false, nil }, Set: func(bool) error { return nil }}
 	w.showHome()
 	waitForEvents := ag.eventsErr == nil
@@ -174,7 +180,27 @@ func newTestWindow(t *testing.T, ag *fakeAgent, profiles ...store.Profile) (*Win
 			t.Fatal("the window does not follow the agent's events")
 		}
 	}
+	settle(w)
 	return w, path
+}
+
+// testUpdates holds each test window's queue of widget updates.
+var testUpdates = map[*Window]chan func(){}
+
+// settle waits for the background work, then runs the widget updates it
+// queued (which may start more work), until nothing is left. Background
+// goroutines never wait for their updates to run, so Wait returns.
+func settle(w *Window) {
+	updates := testUpdates[w]
+	for {
+		w.work.Wait()
+		if len(updates) == 0 {
+			return
+		}
+		for len(updates) > 0 {
+			(<-updates)()
+		}
+	}
 }
 
 // visibleTexts returns every text the window shows: labels, buttons, card
