@@ -1,5 +1,6 @@
-# Tokentray: `make run` starts the app, `make test` runs every test. Both
-# install the Debian packages they miss first (see .ci/deps).
+# Tokentray: `make run` starts the app, `make test` runs every test, `make
+# package` builds the Linux tarball and `make screenshots` shows the window.
+# They install the Debian packages they miss first (see .ci/deps).
 GO ?= go
 BUILD := build
 SESSION := .ci/desktop-session
@@ -8,7 +9,13 @@ SESSION := .ci/desktop-session
 RACE_PKGS := ./auth/... ./store/... ./agent/... ./cmd/...
 GUI_PKGS := ./ui/... .
 
-.PHONY: run build test check deps-build deps-test bench clean
+# The packaging CLI, pinned, installed into $(BUILD) by `make package`.
+FYNE_TOOLS_VERSION := v1.7.4
+FYNE := $(BUILD)/fyne-$(FYNE_TOOLS_VERSION)
+VERSION := $(shell sed -n 's/^Version = "\(.*\)"/\1/p' FyneApp.toml)
+PACKAGE := $(BUILD)/tokentray-$(VERSION)-linux-$(shell $(GO) env GOARCH).tar.xz
+
+.PHONY: run build test check deps-build deps-test bench package screenshots clean
 
 run: build
 	$(BUILD)/tokentray-gui
@@ -31,6 +38,32 @@ check:
 
 bench: deps-build deps-test
 	$(SESSION) $(GO) test -run '^$$' -bench . -benchtime 1x ./...
+
+# A tarball people double-click their way into: `fyne package` makes the
+# .desktop entry, the icon and an installing Makefile for the GUI; the agent
+# goes beside the GUI, which starts it from there.
+package: deps-build $(FYNE)
+	rm -rf $(BUILD)/package && mkdir -p $(BUILD)/package
+	$(GO) build -trimpath -ldflags "-s -w" -o $(BUILD)/package/tokentray-gui .
+	$(GO) build -trimpath -ldflags "-s -w" -o $(BUILD)/package/tokentray ./cmd/tokentray
+	$(FYNE) package --target linux --release --executable $(BUILD)/package/tokentray-gui
+	tar -xJf Tokentray.tar.xz -C $(BUILD)/package && rm Tokentray.tar.xz
+	install -m 0755 $(BUILD)/package/tokentray $(BUILD)/package/tokentray-gui/usr/local/bin/tokentray
+	sed -i -e 's|^\(\tinstall -Dm00755 usr/local/bin/\)$$(Exec) \(.*\)/bin/$$(Exec)$$|&\n\1tokentray \2/bin/tokentray|' \
+	  -e 's|^\(\t-rm .*/bin/\)$$(Exec)$$|&\n\1tokentray|' $(BUILD)/package/tokentray-gui/Makefile
+	grep -q 'usr/local/bin/tokentray ' $(BUILD)/package/tokentray-gui/Makefile
+	tar -cJf $(PACKAGE) -C $(BUILD)/package tokentray-gui
+	@echo "Built $(PACKAGE)"
+
+$(FYNE):
+	GOBIN=$(abspath $(BUILD)) $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOLS_VERSION)
+	mv $(BUILD)/fyne $@
+
+# Screenshots of the window, the token view and the editor, taken by the
+# end-to-end GUI test under Xvfb: build/screenshots/{main,token,editor}.png.
+screenshots: deps-build deps-test
+	$(SESSION) $(GO) test -count=1 -run '^TestGUIWindow$$' .
+	@ls $(BUILD)/screenshots/main.png $(BUILD)/screenshots/token.png $(BUILD)/screenshots/editor.png
 
 deps-build:
 	@.ci/deps build

@@ -108,6 +108,7 @@ func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) 
 		agent:         ag,
 		configPath:    configPath,
 		now:           now,
+		do:            fyne.Do,
 		autostart:     systemAutostart,
 		deviceInfo:    auth.DetectDeviceInfo,
 		detectNetwork: auth.DetectNetworkType,
