@@ -37,7 +37,9 @@ func RemoveProfile(ctx context.Context, configPath string, k store.Keychain, nam
 	}
 	var r Removal
 	if p.Flow == store.FlowWeb {
-		r.NotRevoked = revoke(ctx, k, p)
+		if err := revoke(ctx, k, p); err != nil {
+			r.NotRevoked = fmt.Errorf("at %s: %w", p.BaseURL, err)
+		}
 	}
 	// The config and the agent first, so that nothing starts a refresh of
 	// the profile any more; then its entries go under the profile's lock,

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -266,5 +268,27 @@ func waitState(t *testing.T, client *Client, profile, state string) {
 			t.Fatalf("%s never became %s: %+v", profile, state, status.Profiles)
 		}
 		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestCopyAs checks the copy variants the LocalAPI names, before anything
+// reaches the clipboard: an unknown one is the caller's mistake.
+func TestCopyAs(t *testing.T) {
+	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.Keychain{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := (&Server{Tokens: tokens, Clipboard: &Clipboard{}}).Handler()
+	for query, want := range map[string]int{
+		"as=bogus&profile=work":    http.StatusBadRequest,
+		"as=header":                http.StatusBadRequest, // no profile named
+		"as=header&profile=nosuch": http.StatusNotFound,
+		"as=token&profile=nosuch":  http.StatusNotFound,
+	} {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/copy?"+query, nil))
+		if rec.Code != want {
+			t.Errorf("POST /v1/copy?%s: %d %s, want %d", query, rec.Code, rec.Body, want)
+		}
 	}
 }
