@@ -57,6 +57,32 @@ type Keychain struct {
 
 var _ auth.TokenStore = Keychain{}
 
+// OpenKeychain returns the Keychain the settings of the config at
+// configPath choose: the OS keychain, or for Settings.Secrets "file" the
+// encrypted secrets file beside the config. Its passphrase comes from the
+// environment variable Settings.PassphraseEnv names, else from ask (nil
+// where there is no terminal), when first needed. A config that cannot be
+// read, or names no backend this build knows, makes a Keychain whose every
+// call says so.
+func OpenKeychain(configPath string, ask Passphrase) Keychain {
+	cfg, err := Load(configPath)
+	if err != nil {
+		return Keychain{kr: failing{&backendError{err}}}
+	}
+	s := cfg.Settings
+	switch s.Secrets {
+	case "", SecretsKeychain:
+		return Keychain{}
+	case SecretsFile:
+		env := s.PassphraseEnv
+		if env == "" {
+			env = DefaultPassphraseEnv
+		}
+		return Keychain{kr: &vault{path: SecretsFilePath(configPath), env: env, ask: ask, kdf: defaultKDF}}
+	}
+	return Keychain{kr: failing{&backendError{needsUser(fmt.Errorf("config %s: settings.secrets is %q, but Tokentray keeps secrets in %q or %q; fix the file", configPath, s.Secrets, SecretsKeychain, SecretsFile))}}}
+}
+
 // Account name suffixes; a valid profile name has no '/', so every account
 // belongs to exactly one profile.
 const (
@@ -202,6 +228,8 @@ func (k Keychain) explain(op, account string, err error, secret string) error {
 		return fmt.Errorf("%s: the value (%d bytes) is too large for this platform's keychain", prefix, len(secret))
 	case secret != "" && strings.Contains(err.Error(), secret):
 		return fmt.Errorf("%s: %s (cause withheld: it quoted the value); %s", prefix, unavailable(), remedy())
+	case errors.As(err, new(*backendError)):
+		return fmt.Errorf("%s %q: %w", op, account, err)
 	case locked(err):
 		return fmt.Errorf("%s: %w (%w); %s", prefix, ErrLocked, err, unlockRemedy())
 	}
