@@ -66,21 +66,13 @@ var _ auth.TokenStore = Keychain{}
 // call says so.
 func OpenKeychain(configPath string, ask Passphrase) Keychain {
 	cfg, err := Load(configPath)
-	if err != nil {
-		return Keychain{kr: failing{&backendError{err}}}
-	}
-	s := cfg.Settings
-	switch s.Secrets {
-	case "", SecretsKeychain:
-		return Keychain{}
-	case SecretsFile:
-		env := s.PassphraseEnv
-		if env == "" {
-			env = DefaultPassphraseEnv
+	if err == nil {
+		var k Keychain
+		if k, err = cfg.Settings.keychain(configPath, cfg.Settings.Secrets, ask); err == nil {
+			return k
 		}
-		return Keychain{kr: &vault{path: SecretsFilePath(configPath), env: env, ask: ask, kdf: defaultKDF}}
 	}
-	return Keychain{kr: failing{&backendError{needsUser(fmt.Errorf("config %s: settings.secrets is %q, but Tokentray keeps secrets in %q or %q; fix the file", configPath, s.Secrets, SecretsKeychain, SecretsFile))}}}
+	return Keychain{kr: failing{&backendError{err}}}
 }
 
 // Account name suffixes; a valid profile name has no '/', so every account

@@ -496,3 +496,27 @@ func (v *vault) accounts(service string) ([]string, error) {
 	sort.Strings(accounts)
 	return accounts, nil
 }
+
+// removeIfEmpty deletes the file when it holds no entry, under its lock so
+// that no write in flight is lost.
+func (v *vault) removeIfEmpty() error {
+	data, err := v.read()
+	if err != nil || data == nil {
+		return err
+	}
+	h, err := parseVaultHeader(data)
+	if err != nil {
+		return nil // not empty as far as anyone can tell: kept
+	}
+	key, err := v.key(h)
+	if err != nil {
+		return err
+	}
+	_, err = v.updateLocked(h, key, false, func(entries vaultEntries) (bool, error) {
+		if len(entries) == 0 {
+			return false, os.Remove(v.path)
+		}
+		return false, nil
+	})
+	return err
+}

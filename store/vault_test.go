@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -289,6 +290,44 @@ func TestVaultConcurrentWriters(t *testing.T) {
 	}
 	if len(accounts) != 1+4*30 {
 		t.Errorf("the file holds %d entries, want %d: writes were lost", len(accounts), 1+4*30)
+	}
+}
+
+func accountsOf(entries []Entry) []string {
+	var out []string
+	for _, e := range entries {
+		out = append(out, e.Account)
+	}
+	return out
+}
+
+// The secrets file lists its entries, so doctor finds orphans there too.
+func TestVaultOrphans(t *testing.T) {
+	v := testVault(t, "pass")
+	k := Keychain{Service: Service, kr: v}
+	for _, name := range []string{"prod", "gone"} {
+		if err := k.SetClientSecret(name, "s"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := v.Set(Service, "prod/token/chunk/3/0", "stray"); err != nil {
+		t.Fatal(err)
+	}
+	orphans, err := k.Orphans([]string{"prod"})
+	if got, want := accountsOf(orphans), []string{"gone/client-secret", "prod/token/chunk/3/0"}; err != nil || !slices.Equal(got, want) {
+		t.Fatalf("Orphans = %q, %v; want %q", got, err, want)
+	}
+	path := configPath(t)
+	if err := (&Config{Profiles: []Profile{{Name: "prod", Flow: FlowIdentity}}}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range orphans {
+		if err := k.DeleteOrphan(t.Context(), path, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if all, err := k.Entries(); err != nil || !slices.Equal(accountsOf(all), []string{"prod/client-secret"}) {
+		t.Errorf("after deleting the orphans the file holds %q, %v", accountsOf(all), err)
 	}
 }
 
