@@ -21,7 +21,6 @@ func secretToolStore(t *testing.T, value string, attrs ...string) {
 	}
 }
 
-
 // Orphans in the real Secret Service are found whoever filed them, and
 // deleted one by one; the profiles' own entries, chunks included, and other
 // services' entries stay.
