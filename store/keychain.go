@@ -218,10 +218,12 @@ func (k Keychain) explain(op, account string, err error, secret string) error {
 		return fmt.Errorf("%s: %w", prefix, ErrNotFound)
 	case errors.Is(err, keyring.ErrSetDataTooBig):
 		return fmt.Errorf("%s: the value (%d bytes) is too large for this platform's keychain", prefix, len(secret))
+	case errors.As(err, new(*backendError)):
+		// Tokentray's own words, which never hold a value; a short value
+		// would match them by chance in the check below.
+		return fmt.Errorf("%s %q: %w", op, account, err)
 	case secret != "" && strings.Contains(err.Error(), secret):
 		return fmt.Errorf("%s: %s (cause withheld: it quoted the value); %s", prefix, unavailable(), remedy())
-	case errors.As(err, new(*backendError)):
-		return fmt.Errorf("%s %q: %w", op, account, err)
 	case locked(err):
 		return fmt.Errorf("%s: %w (%w); %s", prefix, ErrLocked, err, unlockRemedy())
 	}

@@ -144,3 +144,22 @@ func (k Keychain) DeleteOrphan(ctx context.Context, configPath string, e Entry) 
 	}
 	return ErrListUnsupported
 }
+
+// Check reports whether k can be reached and read: the keychain answers
+// and is unlocked (it may show the unlock prompt), or the secrets file
+// opens with its passphrase. It reads no secret.
+func (k Keychain) Check() error {
+	if v, ok := k.backend().(*vault); ok {
+		if _, err := v.load(); err != nil {
+			return v.fail(err)
+		}
+		return nil
+	}
+	// No account without a '/' belongs to a profile, so this finds nothing
+	// where the keychain works.
+	const probe = "tokentray-doctor-probe"
+	if _, err := k.get(probe); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}

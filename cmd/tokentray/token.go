@@ -62,7 +62,7 @@ func tokenOf(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tokens, err := agent.NewTokens(path, store.Keychain{})
+	tokens, err := agent.NewTokens(path, store.OpenKeychain(path, askPassphrase()))
 	if err != nil {
 		return "", err
 	}
