@@ -102,9 +102,16 @@ func askPassphrase() store.Passphrase {
 		fmt.Fprintln(os.Stderr)
 		return string(b), err
 	}
+	asked := false
 	return func(create bool) (string, error) {
 		if !create {
-			return read("Passphrase of the secrets file: ")
+			// Asked again only when the last one did not open the file.
+			prompt := "Passphrase of the secrets file: "
+			if asked {
+				prompt = "That does not open it. Passphrase of the secrets file: "
+			}
+			asked = true
+			return read(prompt)
 		}
 		p, err := read("New passphrase for the secrets file: ")
 		if err != nil || p == "" {
