@@ -66,13 +66,14 @@ var _ auth.TokenStore = Keychain{}
 // call says so.
 func OpenKeychain(configPath string, ask Passphrase) Keychain {
 	cfg, err := Load(configPath)
-	if err == nil {
-		var k Keychain
-		if k, err = cfg.Settings.keychain(configPath, cfg.Settings.Secrets, ask); err == nil {
-			return k
-		}
+	if err != nil {
+		return Keychain{kr: failing{&backendError{err}}}
 	}
-	return Keychain{kr: failing{&backendError{err}}}
+	k, err := cfg.Settings.keychain(configPath, cfg.Settings.Secrets, ask)
+	if err != nil {
+		return Keychain{kr: failing{&backendError{err}}}
+	}
+	return k
 }
 
 // Account name suffixes; a valid profile name has no '/', so every account

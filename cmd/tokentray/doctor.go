@@ -78,7 +78,10 @@ func runDoctor(ctx context.Context, args []string, std stdio) error {
 		if account == "" {
 			account = "(no account name)"
 		}
-		fmt.Fprintf(std.out, "  %s\t%s\n", account, e.Item)
+		if e.Item != "" {
+			account += "  " + e.Item
+		}
+		fmt.Fprintf(std.out, "  %s\n", account)
 	}
 	if !*del {
 		if !term.IsTerminal(int(std.in.Fd())) {
