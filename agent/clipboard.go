@@ -31,8 +31,8 @@ type systemClipboard interface {
 	// write puts secret text on the clipboard.
 	write(text string) error
 	// clearIf empties the clipboard if it still holds text as write put it
-	// there: a copy made since by someone else is left alone.
-	clearIf(text string) error
+	// there, and says so: a copy made since by someone else is left alone.
+	clearIf(text string) (cleared bool, err error)
 	// close gives the clipboard up, clearing it if it still holds text.
 	close(text string)
 }
@@ -80,8 +80,13 @@ func (c *Clipboard) clearCopy(copied int, text string) {
 	}
 	c.clearAt = nil
 	c.last = ""
-	if err := c.sys.clearIf(text); err != nil {
+	switch cleared, err := c.sys.clearIf(text); {
+	case err != nil:
 		log.Printf("clearing the clipboard: %v", err)
+	case cleared:
+		log.Printf("cleared the clipboard")
+	default:
+		log.Printf("left the clipboard alone: something else was copied since")
 	}
 }
 

@@ -26,11 +26,12 @@ func (designClipboard) write(text string) error {
 	return nil
 }
 
-func (designClipboard) clearIf(text string) error {
-	if bytes.Equal(clipboard.Read(clipboard.FmtText), []byte(text)) {
-		clipboard.Write(clipboard.FmtText, nil)
+func (designClipboard) clearIf(text string) (bool, error) {
+	if !bytes.Equal(clipboard.Read(clipboard.FmtText), []byte(text)) {
+		return false, nil
 	}
-	return nil
+	clipboard.Write(clipboard.FmtText, nil)
+	return true, nil
 }
 
-func (d designClipboard) close(text string) { _ = d.clearIf(text) }
+func (d designClipboard) close(text string) { _, _ = d.clearIf(text) }

@@ -43,15 +43,16 @@ func (w *waylandClipboard) write(text string) error {
 	return runWl(strings.NewReader(text), "wl-copy", args...)
 }
 
-func (w *waylandClipboard) clearIf(text string) error {
+func (w *waylandClipboard) clearIf(text string) (bool, error) {
 	if !w.holds(text) {
-		return nil
+		return false, nil
 	}
-	return runWl(nil, "wl-copy", "--clear")
+	err := runWl(nil, "wl-copy", "--clear")
+	return err == nil, err
 }
 
 func (w *waylandClipboard) close(text string) {
-	if err := w.clearIf(text); err != nil {
+	if _, err := w.clearIf(text); err != nil {
 		log.Printf("clearing the clipboard: %v", err)
 	}
 }

@@ -136,22 +136,23 @@ func (x *x11Clipboard) serverTime() (xproto.Timestamp, error) {
 	}
 }
 
-func (x *x11Clipboard) clearIf(text string) error {
+func (x *x11Clipboard) clearIf(text string) (bool, error) {
 	x.mu.Lock()
 	ours := x.text != nil && string(x.text) == text
 	since := x.since
 	x.mu.Unlock()
 	if !ours {
-		return nil // someone else copied since: theirs stays
+		return false, nil // someone else copied since: theirs stays
 	}
 	x.disown()
 	// With our own timestamp, this is a no-op if another client took the
 	// selection in the meantime.
-	return xproto.SetSelectionOwnerChecked(x.conn, xproto.WindowNone, x.atoms.clipboard, since).Check()
+	err := xproto.SetSelectionOwnerChecked(x.conn, xproto.WindowNone, x.atoms.clipboard, since).Check()
+	return err == nil, err
 }
 
 func (x *x11Clipboard) close(text string) {
-	if err := x.clearIf(text); err != nil {
+	if _, err := x.clearIf(text); err != nil {
 		log.Printf("clearing the clipboard: %v", err)
 	}
 	x.conn.Close()

@@ -119,8 +119,8 @@ func main() {
 	}
 }
 
-// draw renders the layers, each over the ones before, averaging samples per
-// pixel in premultiplied colour.
+// draw renders the layers, each over the ones before, averaging the colours
+// of the samples of a pixel.
 func draw(layers []layer) *image.NRGBA {
 	img := image.NewNRGBA(image.Rect(0, 0, size, size))
 	for y := range size {
@@ -137,10 +137,15 @@ func draw(layers []layer) *image.NRGBA {
 					}
 				}
 			}
-			if a == 0 {
+			// The edge against the panel is hard (opaque or transparent):
+			// fyne.io/systray 1.12 converts partly transparent pixels to
+			// wrong colours on Linux, and the panel smooths the edge when
+			// it scales the icon down anyway. Edges between layers stay
+			// anti-aliased.
+			if a < samples*samples/2 {
 				continue
 			}
-			img.SetNRGBA(x, y, color.NRGBA{uint8(r/a + 0.5), uint8(g/a + 0.5), uint8(b/a + 0.5), uint8(a/(samples*samples)*255 + 0.5)})
+			img.SetNRGBA(x, y, color.NRGBA{uint8(r/a + 0.5), uint8(g/a + 0.5), uint8(b/a + 0.5), 0xff})
 		}
 	}
 	return img
