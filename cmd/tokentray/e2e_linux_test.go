@@ -537,3 +537,18 @@ func (l *eventLog) count(profile string, state auth.State) int {
 	}
 	return n
 }
+
+// TestClipboardWithoutCgo keeps golang.design/x/clipboard out of the Linux
+// build: built without cgo (as the Makefile does) it compiles but cannot
+// copy, while the agent's own X11 clipboard needs no cgo.
+func TestClipboardWithoutCgo(t *testing.T) {
+	list := exec.Command("go", "list", "-deps", ".")
+	list.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(strings.Fields(string(out)), "golang.design/x/clipboard") {
+		t.Error("tokentray links golang.design/x/clipboard on Linux")
+	}
+}

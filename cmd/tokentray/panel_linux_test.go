@@ -51,7 +51,7 @@ func (w *watcher) count() int {
 	return len(w.registered)
 }
 
-func startWatcher(t *testing.T) *watcher {
+func startWatcher(t testing.TB) *watcher {
 	t.Helper()
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
@@ -71,7 +71,7 @@ func startWatcher(t *testing.T) *watcher {
 }
 
 // findTray waits for the tray item of process pid to appear on the bus.
-func findTray(t *testing.T, pid int, timeout time.Duration) *panel {
+func findTray(t testing.TB, pid int, timeout time.Duration) *panel {
 	t.Helper()
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
@@ -103,7 +103,7 @@ func findTray(t *testing.T, pid int, timeout time.Duration) *panel {
 }
 
 // layout returns the whole menu below parent.
-func (p *panel) layout(t *testing.T, parent int32) menuEntry {
+func (p *panel) layout(t testing.TB, parent int32) menuEntry {
 	t.Helper()
 	// AboutToShow may answer an error for nodes that need no update.
 	p.menu.Call("com.canonical.dbusmenu.AboutToShow", 0, parent)
