@@ -55,6 +55,10 @@ func (c *Clipboard) Write(text string, clearAfter time.Duration) error {
 		c.sys = sys
 	}
 	if err := c.sys.write(text); err != nil {
+		// The display may have gone (an X server restart): the next copy
+		// connects afresh.
+		c.sys.close(c.last)
+		c.sys, c.last = nil, ""
 		return err
 	}
 	c.copies++

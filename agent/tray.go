@@ -213,7 +213,7 @@ func (t *Tray) notifyOnce(e auth.Event) {
 	}
 	t.notified[e.Profile] = true
 	summary := "Tokentray: " + e.Profile + " needs you"
-	body := shorten(e.Err) + "\nAdd the profile again with the right credentials."
+	body := shorten(e.Err) + "\nCorrect its credentials in the Tokentray window, or run 'tokentray add " + e.Profile + " …' again."
 	go func() {
 		if err := t.Notify(summary, body); err != nil {
 			log.Printf("notifying that %s needs you: %v", e.Profile, err)
