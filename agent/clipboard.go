@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log"
 	"sync"
@@ -43,7 +44,7 @@ func (c *Clipboard) Write(text string, clearAfter time.Duration) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.closed {
-		return fmt.Errorf("the agent is quitting")
+		return errors.New("the agent is quitting")
 	}
 	if c.sys == nil {
 		// Connecting to the display waits for the first copy, so an agent
@@ -79,8 +80,8 @@ func (c *Clipboard) Write(text string, clearAfter time.Duration) error {
 func (c *Clipboard) clearCopy(copied int, text string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || copied != c.copies {
-		return
+	if c.closed || copied != c.copies || c.sys == nil {
+		return // closed, a newer copy, or the display gone with the copy
 	}
 	c.clearAt = nil
 	c.last = ""
