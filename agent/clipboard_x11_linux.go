@@ -32,7 +32,7 @@ type x11Clipboard struct {
 }
 
 type x11Atoms struct {
-	clipboard, targets, timestamp, multiple, utf8, text, textPlain, textPlainUTF8, hint, stamp xproto.Atom
+	clipboard, targets, timestamp, utf8, text, textPlain, textPlainUTF8, hint, stamp xproto.Atom
 }
 
 // stampTimeout bounds the wait for the X server's answer to our own
@@ -77,7 +77,6 @@ func (x *x11Clipboard) setUp() error {
 		{&x.atoms.clipboard, "CLIPBOARD"},
 		{&x.atoms.targets, "TARGETS"},
 		{&x.atoms.timestamp, "TIMESTAMP"},
-		{&x.atoms.multiple, "MULTIPLE"},
 		{&x.atoms.utf8, "UTF8_STRING"},
 		{&x.atoms.text, "TEXT"},
 		{&x.atoms.textPlain, "text/plain"},
