@@ -552,3 +552,24 @@ func TestClipboardWithoutCgo(t *testing.T) {
 		t.Error("tokentray links golang.design/x/clipboard on Linux")
 	}
 }
+
+// TestClipboardLargeValue copies values far larger than a token of today
+// through the agent's X11 clipboard, and one too large for a single X
+// request, which must fail saying so rather than paste something cut.
+func TestClipboardLargeValue(t *testing.T) {
+	desktop(t)
+	clip := &agent.Clipboard{}
+	defer clip.Close()
+	for _, size := range []int{16 << 10, 200 << 10} {
+		value := strings.Repeat("eyJhbGciOiJIUzI1NiJ9.", size/21+1)[:size]
+		if err := clip.Write(value, 0); err != nil {
+			t.Fatalf("copying %d bytes: %v", size, err)
+		}
+		if got := readClipboard(t); got != value {
+			t.Errorf("pasted %d bytes of the %d copied", len(got), size)
+		}
+	}
+	if err := clip.Write(strings.Repeat("x", 1<<20), 0); err == nil || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("copying 1 MB: %v, want an error saying it is too large", err)
+	}
+}
