@@ -36,7 +36,7 @@ func Run(socket, configPath string) error {
 	// network that came back, is seen to at once.
 	watchSystem(ctx, tokens.Recheck)
 	clip := &Clipboard{}
-	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit}
+	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: Notify}
 	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -45,6 +45,9 @@ func Run(socket, configPath string) error {
 	}()
 	log.Printf("Tokentray agent %d listening on %s", os.Getpid(), socket)
 	systray.Run(tray.OnReady, func() {
+		// A token left on the clipboard would outlive the agent that
+		// was to clear it.
+		clip.Close()
 		ln.Close()
 		os.Remove(socket)
 	})

@@ -136,6 +136,20 @@ func (t *Tokens) Profiles() []store.Profile {
 	return append([]store.Profile(nil), t.cfg.Profiles...)
 }
 
+// Settings returns the app-wide settings, read from the config now: the
+// window may save them without asking for a reload. When the file cannot
+// be read, the settings last read are used.
+func (t *Tokens) Settings() store.Settings {
+	cfg, err := store.Load(t.configPath)
+	if err == nil {
+		return cfg.Settings
+	}
+	log.Printf("reading the settings: %v; using those read before", err)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.Settings
+}
+
 // Status returns what is known of each profile, without secrets, in the
 // configured order.
 func (t *Tokens) Status() []ProfileStatus {
