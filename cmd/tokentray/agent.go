@@ -22,6 +22,9 @@ func runAgent(_ context.Context, args []string, std stdio) error {
 	if len(args) > 0 {
 		return usageError{"agent takes no arguments"}
 	}
+	// From here on every log line, the standard log package's too, has
+	// the secrets this process has seen cut out.
+	agent.SetupLogging(std.err)
 	socket, err := agent.SocketPath()
 	if err != nil {
 		return err
