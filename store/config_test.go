@@ -169,6 +169,44 @@ func TestSaveLeavesNoTempFiles(t *testing.T) {
 	}
 }
 
+// Save deletes the temporary files killed writers left, once they are old
+// enough not to be a live writer's, and nothing else.
+func TestSaveRemovesStaleTempFiles(t *testing.T) {
+	path := configPath(t)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-staleTempAge - time.Minute)
+	files := map[string]bool{ // name: whether Save must leave it
+		".config.json.1234.tmp":  false, // a killed writer's
+		".config.json.98765.tmp": true,  // fresh: maybe a live writer's
+		".other.json.1.tmp":      true,  // another file's
+		"config.json.tmp":        true,  // not writeAtomic's name
+		".config.json.5.bak":     true,
+	}
+	for name := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if name != ".config.json.98765.tmp" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := (&Config{}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for name, keep := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if exists := err == nil; exists != keep {
+			t.Errorf("%s: exists %v after Save, want %v", name, exists, keep)
+		}
+	}
+}
+
 // A failed Save must leave the old file whole and no temp file behind. The
 // failure is a rename onto a directory, which fails after the temp file is
 // written and synced: the last moment anything can go wrong.
