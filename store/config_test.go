@@ -3,8 +3,10 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -389,21 +391,28 @@ func TestMigrationsComplete(t *testing.T) {
 }
 
 // A writer killed at any moment leaves the config whole: the old content
-// or the new, never a torn or empty file. The writer is this test binary,
-// saving two known configs in turn; it is SIGKILLed 200 times at random
-// moments, by 8 workers at once to keep the test quick.
+// or the new, never a torn or empty file. The writer (testdata/configwriter,
+// built once without the race detector, whose start-up would dominate the
+// test) saves two known configs in turn; it is SIGKILLed 200 times at
+// random moments, by 8 workers at once to keep the test quick.
 func TestSaveSurvivesSIGKILL(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL is Unix")
 	}
-	cs := crashContents()
+	dir := t.TempDir()
+	writer := filepath.Join(dir, "configwriter")
+	build := exec.Command("go", "build", "-o", writer, "./testdata/configwriter")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the writer: %v\n%s", err, out)
+	}
 	var want [2][]byte
-	for i, c := range cs {
-		p := filepath.Join(t.TempDir(), "c.json")
-		if err := c.Save(p); err != nil {
+	var sources [2]string
+	for i, c := range crashContents() {
+		sources[i] = filepath.Join(dir, fmt.Sprintf("content-%d.json", i))
+		if err := c.Save(sources[i]); err != nil {
 			t.Fatal(err)
 		}
-		want[i], _ = os.ReadFile(p)
+		want[i], _ = os.ReadFile(sources[i])
 	}
 	const kills, workers = 200, 8
 	var mu sync.Mutex
@@ -414,7 +423,8 @@ func TestSaveSurvivesSIGKILL(t *testing.T) {
 		wg.Go(func() {
 			path := configPath(t)
 			for range kills / workers {
-				cmd := helper(t, "config-writer", "HELPER_PATH="+path)
+				cmd := exec.Command(writer, path, sources[0], sources[1])
+				cmd.Stderr = os.Stderr
 				stdout, err := cmd.StdoutPipe()
 				if err != nil {
 					t.Error(err)
