@@ -38,16 +38,19 @@ var secrets redactRegistry
 func Redact(values ...string) { secrets.add(values...) }
 
 type redactRegistry struct {
-	mu     sync.Mutex
-	order  []string            // oldest first, at most maxRedacted
-	known  map[string]struct{} // the values in order
+	mu    sync.Mutex
+	order []string            // oldest first, at most maxRedacted
+	known map[string]struct{} // the values in order
+	// active redacts the values in order once stale is false. It is built
+	// at the first line logged after a change, not at each Redact: the CLI
+	// registers what it reads but rarely logs, and must start fast.
 	active atomic.Pointer[strings.Replacer]
+	stale  atomic.Bool
 }
 
 func (r *redactRegistry) add(values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	changed := false
 	for _, v := range values {
 		if len(v) < minRedacted {
 			continue
@@ -64,24 +67,33 @@ func (r *redactRegistry) add(values ...string) {
 		}
 		r.order = append(r.order, v)
 		r.known[v] = struct{}{}
-		changed = true
+		r.stale.Store(true)
 	}
-	if !changed {
-		return
+}
+
+// replacer returns the replacer of the registered values, nil when there
+// are none.
+func (r *redactRegistry) replacer() *strings.Replacer {
+	if !r.stale.Load() {
+		return r.active.Load()
 	}
-	// Readers use the replacer without a lock: it is rebuilt here and
-	// swapped in whole.
-	var pairs []string
-	seen := map[string]bool{}
-	for _, v := range r.order {
-		for _, form := range spellings(v) {
-			if !seen[form] {
-				seen[form] = true
-				pairs = append(pairs, form, redactedMark)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stale.Load() {
+		var pairs []string
+		seen := map[string]bool{}
+		for _, v := range r.order {
+			for _, form := range spellings(v) {
+				if !seen[form] {
+					seen[form] = true
+					pairs = append(pairs, form, redactedMark)
+				}
 			}
 		}
+		r.active.Store(strings.NewReplacer(pairs...))
+		r.stale.Store(false)
 	}
-	r.active.Store(strings.NewReplacer(pairs...))
+	return r.active.Load()
 }
 
 // spellings are the forms a secret takes in a log line: as is, quoted by
@@ -97,13 +109,6 @@ func spellings(v string) []string {
 	}
 }
 
-func (r *redactRegistry) clean(s string) string {
-	if rep := r.active.Load(); rep != nil {
-		return rep.Replace(s)
-	}
-	return s
-}
-
 // redactWriter cuts the registered secrets out of each write. slog's
 // handlers write each record with one Write call, so a secret never spans
 // two writes.
@@ -113,10 +118,11 @@ type redactWriter struct {
 }
 
 func (rw redactWriter) Write(p []byte) (int, error) {
-	if rw.reg.active.Load() == nil {
+	rep := rw.reg.replacer()
+	if rep == nil {
 		return rw.w.Write(p)
 	}
-	if _, err := io.WriteString(rw.w, rw.reg.clean(string(p))); err != nil {
+	if _, err := io.WriteString(rw.w, rep.Replace(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil
