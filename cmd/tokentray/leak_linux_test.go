@@ -352,10 +352,11 @@ type procSnap struct {
 	cmdline, environ []byte // every distinct content read, joined
 }
 
-// name is the command line, readable.
+// name is the command line, readable: the last one read, since the first
+// may be the test's own, read between fork and exec.
 func (s procSnap) name() string {
-	first, _, _ := bytes.Cut(s.cmdline, []byte{'\n'})
-	args := strings.Split(strings.TrimRight(string(first), "\x00"), "\x00")
+	last := s.cmdline[bytes.LastIndexByte(s.cmdline, '\n')+1:]
+	args := strings.Split(strings.TrimRight(string(last), "\x00"), "\x00")
 	args[0] = filepath.Base(args[0])
 	return strings.Join(args, " ")
 }
