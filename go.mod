@@ -12,6 +12,7 @@ require (
 	github.com/jezek/xgb v1.1.1
 	github.com/zalando/go-keyring v0.2.8
 	golang.design/x/clipboard v0.7.1
+	golang.org/x/crypto v0.33.0
 	golang.org/x/sys v0.49.0
 	golang.org/x/term v0.47.0
 )

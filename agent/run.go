@@ -21,7 +21,7 @@ func Run(socket, configPath string) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := NewTokens(configPath, store.Keychain{})
+	tokens, err := NewTokens(configPath, store.OpenKeychain(configPath, nil))
 	if err == nil {
 		err = tokens.Keep()
 	}

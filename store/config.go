@@ -118,6 +118,15 @@ type Settings struct {
 	// ClipboardClearSeconds is how long a copied token stays on the
 	// clipboard: nil means DefaultClipboardClear, 0 never clears.
 	ClipboardClearSeconds *int `json:"clipboard_clear_seconds,omitempty"`
+
+	// Secrets is where the profiles' secrets are kept: empty or
+	// SecretsKeychain for the OS keychain, SecretsFile for the encrypted
+	// file beside the config (SecretsFilePath). `tokentray secrets` changes
+	// it and moves the secrets across; it is never changed as a fallback.
+	Secrets string `json:"secrets,omitempty"`
+	// PassphraseEnv names the environment variable holding the secrets
+	// file's passphrase; empty means DefaultPassphraseEnv.
+	PassphraseEnv string `json:"passphrase_env,omitempty"`
 }
 
 // DefaultClipboardClear is how long a copied token stays on the clipboard

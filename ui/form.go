@@ -181,7 +181,7 @@ func (f *profileForm) submit() {
 	setInfo(f.result, "Saving…")
 	f.w.goBackground(func(ctx context.Context) {
 		// store.AddProfile also drops the token of a profile replaced.
-		if err := store.AddProfile(f.w.configPath, store.Keychain{}, p, store.Secrets{ClientSecret: secret}); err != nil {
+		if err := store.AddProfile(f.w.configPath, store.OpenKeychain(f.w.configPath, nil), p, store.Secrets{ClientSecret: secret}); err != nil {
 			fyne.Do(func() {
 				f.save.Enable()
 				setError(f.result, "Not saved: ", err)

@@ -40,7 +40,7 @@ func runRemove(ctx context.Context, args []string, std stdio) error {
 	if !ok {
 		return unknownProfile(name, cfg)
 	}
-	k := store.Keychain{}
+	k := openSecrets()
 	if p.Flow == store.FlowWeb {
 		if err := revoke(ctx, k, p); err != nil {
 			fmt.Fprintf(std.err, "Could not revoke the refresh token of %s at %s (%v); removing the profile anyway.\n", name, p.BaseURL, err)
