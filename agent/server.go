@@ -82,7 +82,9 @@ func (s *Server) Handler() http.Handler {
 
 // Serve answers LocalAPI requests on ln until it is closed.
 func (s *Server) Serve(ln net.Listener) error {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	// No write timeout: the event stream lasts as long as its reader. The
+	// requests have no bodies, so small headers are all a client may send.
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
 	return srv.Serve(ln)
 }
 

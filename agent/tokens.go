@@ -382,36 +382,45 @@ type serialKeychain struct {
 
 var _ auth.TokenStore = serialKeychain{}
 
-// LoadToken is store.Keychain's, serialised.
+// LoadToken is store.Keychain's, serialised. Like every secret passing
+// through here, the tokens read are registered with the log's redactor.
 func (s serialKeychain) LoadToken(profile string) (auth.Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.k.LoadToken(profile)
+	t, found, err := s.k.LoadToken(profile)
+	Redact(t.AccessToken, t.RefreshToken)
+	return t, found, err
 }
 
-// SaveToken is store.Keychain's, serialised.
+// SaveToken is store.Keychain's, serialised. The Keeper saves every token
+// a server issues before handing it out, so each is redacted from then on.
 func (s serialKeychain) SaveToken(profile string, t auth.Token) error {
+	Redact(t.AccessToken, t.RefreshToken)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.k.SaveToken(profile, t)
 }
 
 func (s serialKeychain) clientSecret(profile string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.k.ClientSecret(profile)
+	return s.redacted(s.k.ClientSecret, profile)
 }
 
 func (s serialKeychain) sessionToken(profile string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.k.SessionToken(profile)
+	return s.redacted(s.k.SessionToken, profile)
 }
 
 func (s serialKeychain) uidSignature(profile string) (string, error) {
+	return s.redacted(s.k.UIDSignature, profile)
+}
+
+// redacted reads one secret, serialised, and registers it with the log's
+// redactor.
+func (s serialKeychain) redacted(read func(string) (string, error), profile string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.k.UIDSignature(profile)
+	v, err := read(profile)
+	Redact(v)
+	return v, err
 }
 
 // keychainFlow reads the secrets at each request. The CLI uses it so that a
