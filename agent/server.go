@@ -98,6 +98,10 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ch, unsubscribe := s.Tokens.Subscribe()
 	defer unsubscribe()
+	if ch == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("the agent is stopping"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)

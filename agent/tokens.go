@@ -40,6 +40,7 @@ type Tokens struct {
 	cfg    *store.Config
 	keeper *auth.Keeper // nil until Keep
 	subs   map[chan auth.Event]struct{}
+	closed bool // by Close: no new subscribers
 }
 
 // NewTokens reads the profiles at configPath.
@@ -85,6 +86,7 @@ func (t *Tokens) Keep() error {
 func (t *Tokens) Close() {
 	t.mu.Lock()
 	k := t.keeper
+	t.closed = true
 	for ch := range t.subs {
 		close(ch)
 		delete(t.subs, ch)
@@ -212,10 +214,14 @@ func (t *Tokens) RefreshNow(profile string) error {
 
 // Subscribe returns a channel of every state change, and the function that
 // ends the subscription. The channel is closed when the subscriber falls
-// more than eventBuffer events behind, or on Close.
+// more than eventBuffer events behind, or on Close; after Close it is nil.
 func (t *Tokens) Subscribe() (<-chan auth.Event, func()) {
 	ch := make(chan auth.Event, eventBuffer)
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, func() {}
+	}
 	t.subs[ch] = struct{}{}
 	t.mu.Unlock()
 	return ch, func() {
