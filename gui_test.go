@@ -41,8 +41,8 @@ func TestGUIWindow(t *testing.T) {
 
 	dir := t.TempDir()
 	gui := filepath.Join(dir, "tokentray-gui")
-	goBuild(t, gui, ".")
-	goBuild(t, filepath.Join(dir, "tokentray"), "./cmd/tokentray")
+	goBuild(t, gui, ".", true)
+	goBuild(t, filepath.Join(dir, "tokentray"), "./cmd/tokentray", false) // as the Makefile ships it
 
 	runtimeDir := filepath.Join(dir, "run")
 	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
@@ -296,9 +296,12 @@ func sameImage(a, b *image.RGBA) bool {
 	return a.Bounds() == b.Bounds() && bytes.Equal(a.Pix, b.Pix)
 }
 
-func goBuild(t *testing.T, out, pkg string) {
+func goBuild(t *testing.T, out, pkg string, cgo bool) {
 	t.Helper()
 	build := exec.Command("go", "build", "-o", out, pkg)
+	if !cgo {
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	}
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, b)
 	}

@@ -142,20 +142,23 @@ func (c *Client) Events(ctx context.Context, fn func(auth.Event)) error {
 	if resp.StatusCode != http.StatusOK {
 		return &APIError{Status: resp.StatusCode, Message: "the agent answered " + resp.Status}
 	}
-	dec := json.NewDecoder(resp.Body)
-	for {
+	// One event per line, each bounded like any other answer.
+	lines := bufio.NewScanner(resp.Body)
+	lines.Buffer(nil, maxAnswer)
+	for lines.Scan() {
 		var e auth.Event
-		if err := dec.Decode(&e); err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			if errors.Is(err, io.EOF) {
-				return errors.New("the agent ended the event stream")
-			}
+		if err := json.Unmarshal(lines.Bytes(), &e); err != nil {
 			return fmt.Errorf("reading the agent's events: %w", err)
 		}
 		fn(e)
 	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	if err := lines.Err(); err != nil {
+		return fmt.Errorf("reading the agent's events: %w", err)
+	}
+	return errors.New("the agent ended the event stream")
 }
 
 // Reload tells the agent to read the profiles again.
@@ -173,10 +176,24 @@ func (c *Client) Quit(ctx context.Context) error {
 	return c.do(ctx, http.MethodPost, "/v1/quit", nil)
 }
 
+// maxAnswer bounds an answer of the agent, or one line of its event stream.
+const maxAnswer = 1 << 20
+
+// maxAnswerWait bounds a request to the agent without a deadline of its
+// own. A token request may wait for a refresh, which the Keeper bounds at
+// two minutes.
+const maxAnswerWait = 3 * time.Minute
+
 // do makes one request on a connection of its own, read on the calling
 // goroutine: `tokentray token` makes exactly one call, and http.Client's
 // pooled transport costs it goroutine hand-offs worth ~10% of its run.
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	if _, ok := ctx.Deadline(); !ok {
+		// An agent that stopped answering must not hang a script.
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, maxAnswerWait)
+		defer cancel()
+	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, nil)
 	if err != nil {
 		return err
@@ -201,7 +218,7 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 		return fmt.Errorf("reading the agent's answer: %w", errors.Join(ctx.Err(), err))
 	}
 	defer resp.Body.Close()
-	body := io.LimitReader(resp.Body, 1<<20)
+	body := io.LimitReader(resp.Body, maxAnswer)
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
 			Error string `json:"error"`

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"log"
+	"log/slog"
 	"net"
 	"os"
+	"time"
 
 	"fyne.io/systray"
 
@@ -21,7 +23,7 @@ func Run(socket, configPath string) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := NewTokens(configPath, store.Keychain{})
+	tokens, err := NewTokens(configPath, store.OpenKeychain(configPath, nil))
 	if err == nil {
 		err = tokens.Keep()
 	}
@@ -35,8 +37,9 @@ func Run(socket, configPath string) error {
 	// A token that lapsed during a suspend, or a retry waiting out a
 	// network that came back, is seen to at once.
 	watchSystem(ctx, tokens.Recheck)
+	go logStates(tokens)
 	clip := &Clipboard{}
-	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit}
+	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: Notify}
 	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -45,10 +48,42 @@ func Run(socket, configPath string) error {
 	}()
 	log.Printf("Tokentray agent %d listening on %s", os.Getpid(), socket)
 	systray.Run(tray.OnReady, func() {
+		// A token left on the clipboard would outlive the agent that
+		// was to clear it.
+		clip.Close()
 		ln.Close()
 		os.Remove(socket)
 	})
 	return nil
+}
+
+// logStates writes each profile's state changes to the log, so that "why
+// did it need me at 3 am" has an answer. The log's handler redacts secrets,
+// and an event carries none anyway.
+func logStates(tokens *Tokens) {
+	events, _ := tokens.Subscribe()
+	for {
+		e, ok := <-events
+		if !ok {
+			if events, _ = tokens.Subscribe(); events == nil {
+				return // the agent is stopping
+			}
+			// Fell behind (a reload of many profiles): the states go on.
+			slog.Warn("token state: some changes were not logged")
+			continue
+		}
+		attrs := []any{"profile", e.Profile, "state", e.State}
+		if !e.Expiry.IsZero() {
+			attrs = append(attrs, "expiry", e.Expiry.Format(time.RFC3339))
+		}
+		if !e.RetryAt.IsZero() {
+			attrs = append(attrs, "retry_at", e.RetryAt.Format(time.RFC3339))
+		}
+		if e.Err != "" {
+			attrs = append(attrs, "error", e.Err)
+		}
+		slog.Info("token state", attrs...)
+	}
 }
 
 // OpenGUI shows the running GUI's window, or starts the GUI beside this

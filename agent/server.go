@@ -82,7 +82,9 @@ func (s *Server) Handler() http.Handler {
 
 // Serve answers LocalAPI requests on ln until it is closed.
 func (s *Server) Serve(ln net.Listener) error {
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second}
+	// No write timeout: the event stream lasts as long as its reader. The
+	// requests have no bodies, so small headers are all a client may send.
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
 	return srv.Serve(ln)
 }
 
@@ -96,6 +98,10 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	ch, unsubscribe := s.Tokens.Subscribe()
 	defer unsubscribe()
+	if ch == nil {
+		writeError(w, http.StatusServiceUnavailable, errors.New("the agent is stopping"))
+		return
+	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
@@ -178,16 +184,6 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
-}
-
-// copyHeader puts an Authorization header line with a valid access token
-// of profile on the clipboard, as `tokentray token --header` prints it.
-func copyHeader(ctx context.Context, tokens *Tokens, clip *Clipboard, profile string) (auth.Token, error) {
-	tok, err := tokens.Token(ctx, profile)
-	if err != nil {
-		return auth.Token{}, err
-	}
-	return tok, clip.Write("Authorization: Bearer " + tok.AccessToken)
 }
 
 func profileParam(w http.ResponseWriter, r *http.Request) (string, bool) {

@@ -40,6 +40,7 @@ type Tokens struct {
 	cfg    *store.Config
 	keeper *auth.Keeper // nil until Keep
 	subs   map[chan auth.Event]struct{}
+	closed bool // by Close: no new subscribers
 }
 
 // NewTokens reads the profiles at configPath.
@@ -85,6 +86,7 @@ func (t *Tokens) Keep() error {
 func (t *Tokens) Close() {
 	t.mu.Lock()
 	k := t.keeper
+	t.closed = true
 	for ch := range t.subs {
 		close(ch)
 		delete(t.subs, ch)
@@ -134,6 +136,20 @@ func (t *Tokens) Profiles() []store.Profile {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return append([]store.Profile(nil), t.cfg.Profiles...)
+}
+
+// Settings returns the app-wide settings, read from the config now: the
+// window may save them without asking for a reload. When the file cannot
+// be read, the settings last read are used.
+func (t *Tokens) Settings() store.Settings {
+	cfg, err := store.Load(t.configPath)
+	if err == nil {
+		return cfg.Settings
+	}
+	log.Printf("reading the settings: %v; using those read before", err)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.Settings
 }
 
 // Status returns what is known of each profile, without secrets, in the
@@ -198,10 +214,14 @@ func (t *Tokens) RefreshNow(profile string) error {
 
 // Subscribe returns a channel of every state change, and the function that
 // ends the subscription. The channel is closed when the subscriber falls
-// more than eventBuffer events behind, or on Close.
+// more than eventBuffer events behind, or on Close; after Close it is nil.
 func (t *Tokens) Subscribe() (<-chan auth.Event, func()) {
 	ch := make(chan auth.Event, eventBuffer)
 	t.mu.Lock()
+	if t.closed {
+		t.mu.Unlock()
+		return nil, func() {}
+	}
 	t.subs[ch] = struct{}{}
 	t.mu.Unlock()
 	return ch, func() {
@@ -385,36 +405,45 @@ type serialKeychain struct {
 
 var _ auth.TokenStore = serialKeychain{}
 
-// LoadToken is store.Keychain's, serialised.
+// LoadToken is store.Keychain's, serialised. Like every secret passing
+// through here, the tokens read are registered with the log's redactor.
 func (s serialKeychain) LoadToken(profile string) (auth.Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.k.LoadToken(profile)
+	t, found, err := s.k.LoadToken(profile)
+	Redact(t.AccessToken, t.RefreshToken)
+	return t, found, err
 }
 
-// SaveToken is store.Keychain's, serialised.
+// SaveToken is store.Keychain's, serialised. The Keeper saves every token
+// a server issues before handing it out, so each is redacted from then on.
 func (s serialKeychain) SaveToken(profile string, t auth.Token) error {
+	Redact(t.AccessToken, t.RefreshToken)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.k.SaveToken(profile, t)
 }
 
 func (s serialKeychain) clientSecret(profile string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.k.ClientSecret(profile)
+	return s.redacted(s.k.ClientSecret, profile)
 }
 
 func (s serialKeychain) sessionToken(profile string) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.k.SessionToken(profile)
+	return s.redacted(s.k.SessionToken, profile)
 }
 
 func (s serialKeychain) uidSignature(profile string) (string, error) {
+	return s.redacted(s.k.UIDSignature, profile)
+}
+
+// redacted reads one secret, serialised, and registers it with the log's
+// redactor.
+func (s serialKeychain) redacted(read func(string) (string, error), profile string) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.k.UIDSignature(profile)
+	v, err := read(profile)
+	Redact(v)
+	return v, err
 }
 
 // keychainFlow reads the secrets at each request. The CLI uses it so that a

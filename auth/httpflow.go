@@ -3,6 +3,7 @@ package auth
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,8 +34,22 @@ const maxResponseBody = 1 << 20
 const expiresInEpoch = 1_000_000_000
 
 // defaultClient bounds each request, so that a silent server cannot stall a
-// refresh for ever.
-var defaultClient = &http.Client{Timeout: 30 * time.Second}
+// refresh for ever, and speaks TLS 1.2 or newer only. It is made at the
+// first request, not at start-up: every `tokentray` command links this
+// package.
+var defaultClient = sync.OnceValue(func() *http.Client {
+	return &http.Client{Timeout: 30 * time.Second, Transport: newTransport()}
+})
+
+// newTransport is http.DefaultTransport's settings with TLS 1.2 as the
+// floor, set here rather than left to Go's default, which GODEBUG can lower,
+// and with the time a server may take to start answering bounded.
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	t.ResponseHeaderTimeout = 20 * time.Second
+	return t
+}
 
 // exchange is one request to a token endpoint.
 type exchange struct {
@@ -60,7 +75,7 @@ func post(ctx context.Context, client *http.Client, x exchange) (body []byte, me
 	req.Header.Set("User-Agent", UserAgent)
 
 	if client == nil {
-		client = defaultClient
+		client = defaultClient()
 	}
 	c := *client
 	// Following a redirect would resend the secrets to wherever it points.

@@ -23,7 +23,8 @@ cleanup() {
 trap cleanup EXIT
 
 tt=${TOKENTRAY:-$work/tokentray}
-[ -n "${TOKENTRAY:-}" ] || go build -o "$tt" ./cmd/tokentray
+# Built as the Makefile ships it.
+[ -n "${TOKENTRAY:-}" ] || CGO_ENABLED=0 go build -o "$tt" ./cmd/tokentray
 go build -o "$work/fakeserver" ./bench/fakeserver
 echo "tokentray binary: $(stat -c %s "$tt") bytes"
 

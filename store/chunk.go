@@ -21,12 +21,19 @@ import (
 //	tokentray/chunked v1 gen=G chunks=N bytes=B sha256=HEX
 //
 // and the chunks live at ACCOUNT/chunk/G/0 … ACCOUNT/chunk/G/N-1. A write
-// puts the chunks of a new generation first and the header last, so the
-// header switches from the old value to the new one in one write, and only
-// then deletes the old generation. A crash midway leaves the old header
-// naming the old, intact chunks. A header whose chunks are missing or do
-// not join to its size and SHA-256 is reported as ErrDamaged, never read
-// as a value.
+// puts the chunks of the other generation first and the header last, so
+// the header switches from the old value to the new one in one write, and
+// only then deletes the old generation. A crash midway leaves the old
+// header naming the old, intact chunks. A header whose chunks are missing
+// or do not join to its size and SHA-256 is reported as ErrDamaged, never
+// read as a value.
+//
+// The keychain cannot list entries, so what a crash leaves behind must sit
+// where the next write looks: generations alternate between 1 and 2, and
+// the chunks of a generation always form a prefix 0 … K-1 (written in
+// ascending order, deleted in descending order). Every successful write
+// then clears both generations of all but the value it wrote (where values
+// have no size limit, only when the old or the new value is chunked).
 const chunkMagic = "tokentray/chunked v1 "
 
 // Bounds that a header read back must respect, so a damaged one cannot
@@ -43,7 +50,7 @@ var ErrDamaged = errors.New("keychain entry is damaged")
 
 // chunkHeader is the entry at a chunked value's own account.
 type chunkHeader struct {
-	gen    uint64 // generation: one more than the value it replaced
+	gen    uint64 // generation: 1 or 2, the other one than the value it replaced
 	chunks int
 	size   int
 	sum    [sha256.Size]byte
@@ -153,6 +160,17 @@ func (k Keychain) header(op, account, secret string) (chunkHeader, bool, error) 
 	return h, ok, nil
 }
 
+// nextGen is the generation a chunked value replacing one of generation
+// prev is written in; prev is 0 when the value replaced is not chunked.
+// Headers of older builds counted up without bound: they are replaced by
+// generation 1 too.
+func nextGen(prev uint64) uint64 {
+	if prev == 1 {
+		return 2
+	}
+	return 1
+}
+
 func (k Keychain) set(account, value string) error {
 	prev, chunked, err := k.header("save", account, value)
 	if err != nil {
@@ -165,10 +183,7 @@ func (k Keychain) set(account, value string) error {
 		if err := k.backend().Set(k.service(), account, value); err != nil {
 			return k.explain("save", account, err, value)
 		}
-		if chunked {
-			k.deleteChunks(account, prev.gen, 0, prev.chunks)
-			k.deleteStray(account, prev.gen+1, 0)
-		}
+		k.tidy(account, prev, chunked, 0, 0)
 		return nil
 	}
 	if limit == 0 {
@@ -180,50 +195,67 @@ func (k Keychain) set(account, value string) error {
 	}
 	h := chunkHeader{gen: 1, chunks: len(parts), size: len(value), sum: sha256.Sum256([]byte(value))}
 	if chunked {
-		h.gen = prev.gen + 1
+		h.gen = nextGen(prev.gen)
 	}
 	for i, p := range parts {
 		if err := k.backend().Set(k.service(), chunkAccount(account, h.gen, i), p); err != nil {
-			k.deleteChunks(account, h.gen, 0, i)
+			k.clearChunks(account, h.gen, 0, i)
 			return k.explain("save", account, err, value)
 		}
 	}
 	if err := k.backend().Set(k.service(), account, h.String()); err != nil {
-		k.deleteChunks(account, h.gen, 0, len(parts))
+		k.clearChunks(account, h.gen, 0, len(parts))
 		return k.explain("save", account, err, value)
 	}
-	// The new value is in place. What follows tidies up, and a failure
-	// there leaves only entries no header names, so it is not reported.
-	if chunked {
-		k.deleteChunks(account, prev.gen, 0, prev.chunks)
-	}
-	k.deleteStray(account, h.gen, len(parts))
+	k.tidy(account, prev, chunked, h.gen, len(parts))
 	return nil
 }
 
-// deleteChunks deletes chunks from to to-1 of generation gen, best effort,
-// and returns the first error that is not "already gone".
-func (k Keychain) deleteChunks(account string, gen uint64, from, to int) error {
+// tidy runs after a write put its value in place: it deletes every chunk
+// but the first chunks of generation gen (0: none), which the new value
+// uses: the replaced value's, and any a write cut short left behind.
+// Failures leave only entries no header names, so they are not reported.
+func (k Keychain) tidy(account string, prev chunkHeader, chunked bool, gen uint64, chunks int) {
+	if !chunked && gen == 0 && k.entryLimit(account) == 0 {
+		// No limit (the Secret Service): only a value shaped like a header
+		// is ever chunked, so a plain value replacing a plain one skips
+		// the two lookups below, a third of the cost of a write.
+		return
+	}
+	if chunked && prev.gen != gen {
+		k.clearChunks(account, prev.gen, 0, prev.chunks)
+	}
+	for _, g := range []uint64{1, 2} {
+		switch {
+		case g == gen:
+			k.clearChunks(account, g, chunks, chunks)
+		case !chunked || g != prev.gen: // prev.gen's are gone already
+			k.clearChunks(account, g, 0, 0)
+		}
+	}
+}
+
+// clearChunks deletes the chunks of generation gen from index from on, the
+// last first, so that a crash midway leaves a prefix where the next
+// clearing finds it. Chunks from … known-1 are known to exist; beyond
+// them it looks for more, left by a write that was cut short. It returns
+// the first error that is not "already gone".
+func (k Keychain) clearChunks(account string, gen uint64, from, known int) error {
+	end := known
+	for end < maxChunks {
+		if _, err := k.backend().Get(k.service(), chunkAccount(account, gen, end)); err != nil {
+			break
+		}
+		end++
+	}
 	var first error
-	for i := from; i < to; i++ {
+	for i := end - 1; i >= from; i-- {
 		err := k.backend().Delete(k.service(), chunkAccount(account, gen, i))
 		if err != nil && !errors.Is(err, keyring.ErrNotFound) && first == nil {
 			first = err
 		}
 	}
 	return first
-}
-
-// deleteStray deletes the chunks of generation gen from index from on, up
-// to the first that is missing: what a write that crashed before its header
-// left behind. Generations count up rather than being random so that these
-// sit exactly where the next write of that generation looks.
-func (k Keychain) deleteStray(account string, gen uint64, from int) {
-	for i := from; i < maxChunks; i++ {
-		if k.backend().Delete(k.service(), chunkAccount(account, gen, i)) != nil {
-			return
-		}
-	}
 }
 
 func (k Keychain) get(account string) (string, error) {
@@ -290,10 +322,14 @@ func (k Keychain) delete(account string) error {
 	// Chunks first, header last: if this stops midway, the header still
 	// names the chunks, so deleting again finishes the job.
 	if chunked {
-		if err := k.deleteChunks(account, h.gen, 0, h.chunks); err != nil {
+		if err := k.clearChunks(account, h.gen, 0, h.chunks); err != nil {
 			return k.explain("delete", account, err, "")
 		}
-		k.deleteStray(account, h.gen+1, 0)
+	}
+	for _, g := range []uint64{1, 2} {
+		if chunked && g != h.gen || !chunked && k.entryLimit(account) > 0 {
+			k.clearChunks(account, g, 0, 0) // what writes cut short left (see tidy)
+		}
 	}
 	return k.explain("delete", account, k.backend().Delete(k.service(), account), "")
 }

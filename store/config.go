@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/uuid"
@@ -117,6 +118,15 @@ type Settings struct {
 	// ClipboardClearSeconds is how long a copied token stays on the
 	// clipboard: nil means DefaultClipboardClear, 0 never clears.
 	ClipboardClearSeconds *int `json:"clipboard_clear_seconds,omitempty"`
+
+	// Secrets is where the profiles' secrets are kept: empty or
+	// SecretsKeychain for the OS keychain, SecretsFile for the encrypted
+	// file beside the config (SecretsFilePath). `tokentray secrets` changes
+	// it and moves the secrets across; it is never changed as a fallback.
+	Secrets string `json:"secrets,omitempty"`
+	// PassphraseEnv names the environment variable holding the secrets
+	// file's passphrase; empty means DefaultPassphraseEnv.
+	PassphraseEnv string `json:"passphrase_env,omitempty"`
 }
 
 // DefaultClipboardClear is how long a copied token stays on the clipboard
@@ -264,7 +274,34 @@ func (c *Config) Save(path string) error {
 	if err := writeAtomic(path, data); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
+	removeStaleTemps(path)
 	return nil
+}
+
+// staleTempAge is how old a temporary file of writeAtomic must be to count
+// as left by a writer that was killed. A live writer finishes in well under
+// a second; deleting the file of one that stalled longer only fails its
+// rename, which keeps the config as it was and reports an error.
+const staleTempAge = 10 * time.Minute
+
+// removeStaleTemps deletes the temporary files of path's writers that died
+// before renaming them, best effort: they hold an old config, no secret,
+// but would pile up.
+func removeStaleTemps(path string) {
+	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix) || !strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && time.Since(fi.ModTime()) > staleTempAge {
+			os.Remove(filepath.Join(dir, name))
+		}
+	}
 }
 
 // privateDir makes dir with mode 0700, or tightens it to 0700 when it

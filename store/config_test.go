@@ -3,8 +3,10 @@ package store
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -166,6 +168,44 @@ func TestSaveLeavesNoTempFiles(t *testing.T) {
 			names = append(names, e.Name())
 		}
 		t.Errorf("dir holds %v, want only config.json", names)
+	}
+}
+
+// Save deletes the temporary files killed writers left, once they are old
+// enough not to be a live writer's, and nothing else.
+func TestSaveRemovesStaleTempFiles(t *testing.T) {
+	path := configPath(t)
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Now().Add(-staleTempAge - time.Minute)
+	files := map[string]bool{ // name: whether Save must leave it
+		".config.json.1234.tmp":  false, // a killed writer's
+		".config.json.98765.tmp": true,  // fresh: maybe a live writer's
+		".other.json.1.tmp":      true,  // another file's
+		"config.json.tmp":        true,  // not writeAtomic's name
+		".config.json.5.bak":     true,
+	}
+	for name := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if name != ".config.json.98765.tmp" {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := (&Config{}).Save(path); err != nil {
+		t.Fatal(err)
+	}
+	for name, keep := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if exists := err == nil; exists != keep {
+			t.Errorf("%s: exists %v after Save, want %v", name, exists, keep)
+		}
 	}
 }
 
@@ -351,21 +391,28 @@ func TestMigrationsComplete(t *testing.T) {
 }
 
 // A writer killed at any moment leaves the config whole: the old content
-// or the new, never a torn or empty file. The writer is this test binary,
-// saving two known configs in turn; it is SIGKILLed 200 times at random
-// moments, by 8 workers at once to keep the test quick.
+// or the new, never a torn or empty file. The writer (testdata/configwriter,
+// built once without the race detector, whose start-up would dominate the
+// test) saves two known configs in turn; it is SIGKILLed 200 times at
+// random moments, by 8 workers at once to keep the test quick.
 func TestSaveSurvivesSIGKILL(t *testing.T) {
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL is Unix")
 	}
-	cs := crashContents()
+	dir := t.TempDir()
+	writer := filepath.Join(dir, "configwriter")
+	build := exec.Command("go", "build", "-o", writer, "./testdata/configwriter")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the writer: %v\n%s", err, out)
+	}
 	var want [2][]byte
-	for i, c := range cs {
-		p := filepath.Join(t.TempDir(), "c.json")
-		if err := c.Save(p); err != nil {
+	var sources [2]string
+	for i, c := range crashContents() {
+		sources[i] = filepath.Join(dir, fmt.Sprintf("content-%d.json", i))
+		if err := c.Save(sources[i]); err != nil {
 			t.Fatal(err)
 		}
-		want[i], _ = os.ReadFile(p)
+		want[i], _ = os.ReadFile(sources[i])
 	}
 	const kills, workers = 200, 8
 	var mu sync.Mutex
@@ -376,7 +423,8 @@ func TestSaveSurvivesSIGKILL(t *testing.T) {
 		wg.Go(func() {
 			path := configPath(t)
 			for range kills / workers {
-				cmd := helper(t, "config-writer", "HELPER_PATH="+path)
+				cmd := exec.Command(writer, path, sources[0], sources[1])
+				cmd.Stderr = os.Stderr
 				stdout, err := cmd.StdoutPipe()
 				if err != nil {
 					t.Error(err)

@@ -57,6 +57,25 @@ type Keychain struct {
 
 var _ auth.TokenStore = Keychain{}
 
+// OpenKeychain returns the Keychain the settings of the config at
+// configPath choose: the OS keychain, or for Settings.Secrets "file" the
+// encrypted secrets file beside the config. Its passphrase comes from the
+// environment variable Settings.PassphraseEnv names, else from ask (nil
+// where there is no terminal), when first needed. A config that cannot be
+// read, or names no backend this build knows, makes a Keychain whose every
+// call says so.
+func OpenKeychain(configPath string, ask Passphrase) Keychain {
+	cfg, err := Load(configPath)
+	if err != nil {
+		return Keychain{kr: failing{&backendError{err}}}
+	}
+	k, err := cfg.Settings.keychain(configPath, cfg.Settings.Secrets, ask)
+	if err != nil {
+		return Keychain{kr: failing{&backendError{err}}}
+	}
+	return k
+}
+
 // Account name suffixes; a valid profile name has no '/', so every account
 // belongs to exactly one profile.
 const (
@@ -200,6 +219,10 @@ func (k Keychain) explain(op, account string, err error, secret string) error {
 		return fmt.Errorf("%s: %w", prefix, ErrNotFound)
 	case errors.Is(err, keyring.ErrSetDataTooBig):
 		return fmt.Errorf("%s: the value (%d bytes) is too large for this platform's keychain", prefix, len(secret))
+	case errors.As(err, new(*backendError)):
+		// Tokentray's own words, which never hold a value; a short value
+		// would match them by chance in the check below.
+		return fmt.Errorf("%s %q: %w", op, account, err)
 	case secret != "" && strings.Contains(err.Error(), secret):
 		return fmt.Errorf("%s: %s (cause withheld: it quoted the value); %s", prefix, unavailable(), remedy())
 	case locked(err):

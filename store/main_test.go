@@ -20,8 +20,6 @@ func TestMain(m *testing.M) {
 	switch os.Getenv(helperEnv) {
 	case "":
 		os.Exit(m.Run())
-	case "config-writer":
-		configWriter(os.Getenv("HELPER_PATH"))
 	case "lock-loop":
 		lockLoop(os.Getenv("HELPER_DIR"), os.Getenv("HELPER_OUT"))
 	case "lock-hold":
@@ -43,7 +41,8 @@ func helper(t *testing.T, role string, env ...string) *exec.Cmd {
 	return cmd
 }
 
-// crashContents are the two configs configWriter alternates between.
+// crashContents are the two configs the writer TestSaveSurvivesSIGKILL
+// kills alternates between.
 func crashContents() [2]*Config {
 	var cs [2]*Config
 	for i := range cs {
@@ -53,21 +52,6 @@ func crashContents() [2]*Config {
 		}
 	}
 	return cs
-}
-
-// configWriter saves the two crash contents to path in turn, forever,
-// saying "ready" after the first save.
-func configWriter(path string) {
-	cs := crashContents()
-	for i := 0; ; i++ {
-		if err := cs[i%2].Save(path); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			os.Exit(1)
-		}
-		if i == 0 {
-			fmt.Println("ready")
-		}
-	}
 }
 
 // lockLoop takes profile "shared"'s lock 50 times and, holding it, appends

@@ -412,7 +412,7 @@ func (ed *editor) secrets(p store.Profile, typed store.Secrets) (store.Secrets, 
 	if !ed.keepsSecrets() {
 		return typed, nil
 	}
-	k := store.Keychain{}
+	k := ed.w.keychain()
 	from := ed.original.Name
 	read := func(value *string, what string, get func(string) (string, error)) error {
 		if *value != "" {
@@ -454,7 +454,7 @@ func (ed *editor) submit() {
 		secrets, err := ed.secrets(p, typed)
 		if err == nil {
 			// store.AddProfile also drops the token of a profile replaced.
-			err = store.AddProfile(ed.w.configPath, store.Keychain{}, p, secrets)
+			err = store.AddProfile(ed.w.configPath, ed.w.keychain(), p, secrets)
 		}
 		if err != nil {
 			ed.w.do(func() { ed.done(); setError(ed.result, "Not saved: ", err) })

@@ -187,7 +187,7 @@ func (v *tokenView) delete() {
 	name := v.p.Name
 	v.w.goBackground(func(ctx context.Context) {
 		var reloadErr error
-		removal, err := agent.RemoveProfile(ctx, v.w.configPath, store.Keychain{}, name, func(ctx context.Context) {
+		removal, err := agent.RemoveProfile(ctx, v.w.configPath, v.w.keychain(), name, func(ctx context.Context) {
 			reloadErr = v.w.agent.Reload(ctx)
 		})
 		v.w.do(func() {

@@ -279,6 +279,13 @@ func (w *Window) updateConfig(fn func(*store.Config)) error {
 	return cfg.Save(w.configPath)
 }
 
+// keychain is where the profiles' secrets live, as the config chooses: the
+// OS keychain or the secrets file. It reads the config: call it in the
+// background.
+func (w *Window) keychain() store.Keychain {
+	return store.OpenKeychain(w.configPath, nil)
+}
+
 func (w *Window) profile(name string) (store.Profile, bool) {
 	i := slices.IndexFunc(w.profiles, func(p store.Profile) bool { return p.Name == name })
 	if i < 0 {

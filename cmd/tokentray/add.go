@@ -146,7 +146,7 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	if err := store.AddProfile(path, store.Keychain{}, p, s); err != nil {
+	if err := store.AddProfile(path, store.OpenKeychain(path, askPassphrase()), p, s); err != nil {
 		return err
 	}
 	reloadAgent(ctx, std.err)

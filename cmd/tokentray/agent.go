@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 
 	"github.com/tokentray/tokentray/agent"
 	"github.com/tokentray/tokentray/store"
@@ -22,6 +23,9 @@ func runAgent(_ context.Context, args []string, std stdio) error {
 	if len(args) > 0 {
 		return usageError{"agent takes no arguments"}
 	}
+	// From here on every log line, the standard log package's too, has
+	// the secrets this process has seen cut out.
+	agent.SetupLogging(std.err)
 	socket, err := agent.SocketPath()
 	if err != nil {
 		return err
@@ -29,6 +33,11 @@ func runAgent(_ context.Context, args []string, std stdio) error {
 	path, err := store.DefaultPath()
 	if err != nil {
 		return err
+	}
+	// The secrets file's passphrase, when the agent takes it from its
+	// environment, is a secret like the others.
+	if cfg, err := store.Load(path); err == nil {
+		agent.Redact(os.Getenv(cfg.Settings.PassphraseVar()))
 	}
 	err = agent.Run(socket, path)
 	if errors.Is(err, agent.ErrAlreadyRunning) {

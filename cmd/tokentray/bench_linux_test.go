@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 )
 
@@ -66,19 +69,50 @@ func BenchmarkTokenVsSecretTool(b *testing.B) {
 }
 
 // BenchmarkAgentIdle reports the idle agent's resident memory and its
-// wake-ups per second (context switches of all its threads) with one
-// profile, over -idle (60s for the figures in closing notes).
+// wake-ups per second (context switches of all its threads) with ten
+// profiles, five on each flow, all holding valid tokens and shown in the
+// tray, over -idle (60s for the figures in closing notes).
 func BenchmarkAgentIdle(b *testing.B) {
 	env, runtimeDir := desktop(b)
-	server := authtest.NewIdentityServer("key-idle", "secret-idle")
-	defer server.Close()
-	add := exec.Command(binary, "add", "idle", "--url", server.URL, "--client-key", "key-idle")
-	add.Env, add.Stdin = env, strings.NewReader("secret-idle\n")
-	if out, err := add.CombinedOutput(); err != nil {
-		b.Fatalf("add: %v: %s", err, out)
+	identity := authtest.NewIdentityServer("key-idle", "secret-idle")
+	defer identity.Close()
+	web := authtest.NewWebServer("client-idle", "secret-idle", "session-idle")
+	defer web.Close()
+	for i := range 5 {
+		for _, add := range []struct{ stdin, args string }{
+			{"secret-idle\n", fmt.Sprintf("add id%d --url %s --client-key key-idle", i, identity.URL)},
+			{"secret-idle\nsession-idle\n", fmt.Sprintf("add web%d --flow web --url %s --client-id client-idle", i, web.URL)},
+		} {
+			cmd := exec.Command(binary, strings.Fields(add.args)...)
+			cmd.Env, cmd.Stdin = env, strings.NewReader(add.stdin)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				b.Fatalf("%s: %v: %s", add.args, err, out)
+			}
+		}
 	}
-	cmd, _ := startAgent(b, env, runtimeDir)
+	startWatcher(b)
+	cmd, client := startAgent(b, env, runtimeDir)
 	pid := cmd.Process.Pid
+	tray := findTray(b, pid, 20*time.Second)
+	// Idle means every token valid and the menu built, as after a start.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		st, err := client.Status(context.Background())
+		valid := 0
+		for _, p := range st.Profiles {
+			if p.State == auth.StateValid.String() {
+				valid++
+			}
+		}
+		if err == nil && valid == 10 {
+			break
+		}
+		if time.Now().After(deadline) {
+			b.Fatalf("after 30 s %d of 10 profiles are valid: %v", valid, err)
+		}
+	}
+	if n := len(tray.layout(b, 0).Children); n < 10 {
+		b.Fatalf("the tray shows %d entries, want the 10 profiles and more", n)
+	}
 	time.Sleep(2 * time.Second) // let start-up settle
 	for b.Loop() {
 		before := contextSwitches(b, pid)

@@ -3,14 +3,22 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/assets"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 )
 
@@ -61,10 +69,18 @@ func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout
 // startAgent starts `tokentray agent` and waits until its LocalAPI answers.
 func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agent.Client) {
 	t.Helper()
+	cmd, client, _ := startAgentLogged(t, env, runtimeDir)
+	return cmd, client
+}
+
+// startAgentLogged is startAgent that also gives the agent's log as it
+// grows.
+func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agent.Client, *lockedBuffer) {
+	t.Helper()
 	cmd := exec.Command(binary, "agent")
 	cmd.Env = env
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
+	logs := &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +102,44 @@ func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agen
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		if _, err := client.Status(context.Background()); err == nil {
-			return cmd, client
+			return cmd, client, logs
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the agent's LocalAPI did not answer; output:\n%s", logs.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// waitLog waits until the log holds line want more than n times, and
+// returns how often it then does.
+func waitLog(t *testing.T, logs *lockedBuffer, want string, n int) int {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if c := strings.Count(logs.String(), want); c > n {
+			return c
+		}
+	}
+	t.Fatalf("the agent did not log %q", want)
+	return 0
 }
 
 // waitClipboard reports whether the clipboard comes to hold want.
@@ -108,11 +155,37 @@ func waitClipboard(t *testing.T, want string) bool {
 
 func readClipboard(t *testing.T) string {
 	t.Helper()
-	out, err := exec.Command("xclip", "-o", "-selection", "clipboard").Output()
+	return readClipboardAs(t, "")
+}
+
+// readClipboardAs reads the clipboard as target (xclip's default when
+// empty); "" when nobody owns it or it has no such target.
+func readClipboardAs(t *testing.T, target string) string {
+	t.Helper()
+	args := []string{"-o", "-selection", "clipboard"}
+	if target != "" {
+		args = append(args, "-t", target)
+	}
+	out, err := exec.Command("xclip", args...).Output()
 	if err != nil {
 		return ""
 	}
 	return string(out)
+}
+
+// copyElsewhere puts text on the clipboard as another application would.
+func copyElsewhere(t *testing.T, text string) {
+	t.Helper()
+	other := exec.Command("xclip", "-i", "-selection", "clipboard")
+	other.Stdin = strings.NewReader(text)
+	if err := other.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// xclip claims the selection from a child it forks: wait for it, or it
+	// may take the clipboard back after the agent's next copy.
+	if !waitClipboard(t, text) {
+		t.Fatal("xclip did not take the clipboard")
+	}
 }
 
 // TestCopyTokenFromTray is the walking skeleton end to end: a profile added
@@ -171,16 +244,7 @@ func TestCopyTokenFromTray(t *testing.T) {
 
 	// The window's Copy token goes through the agent, which owns the
 	// clipboard after the window has closed.
-	other := exec.Command("xclip", "-i", "-selection", "clipboard")
-	other.Stdin = strings.NewReader("something else")
-	if err := other.Run(); err != nil {
-		t.Fatal(err)
-	}
-	// xclip claims the selection from a child it forks: wait for it, or it
-	// may take the clipboard back after the agent's copy.
-	if !waitClipboard(t, "something else") {
-		t.Fatal("xclip did not take the clipboard")
-	}
+	copyElsewhere(t, "something else")
 	resp, err := client.Copy(context.Background(), "work")
 	if err != nil || resp.AccessToken != "" {
 		t.Fatalf("POST /v1/copy: %v; the answer must not carry the token", err)
@@ -241,5 +305,271 @@ func TestTokenErrors(t *testing.T) {
 	_, _, code = tokentray(t, env, "", "add", "x", "--url", "http://example.com", "--client-key", "k")
 	if code != exitUsage {
 		t.Errorf("plain http to a remote host: exit %d, want %d", code, exitUsage)
+	}
+}
+
+// TestTray drives the tray as a panel and a person would, with two profiles
+// on the two flows against the loopback fakes: status lines and icon through
+// valid, retrying and needs-you, one notification, both copies read back
+// with xclip along with the password-manager hint, the clipboard cleared
+// after the delay but not over someone else's copy, Refresh now, and Quit.
+func TestTray(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	identity := authtest.NewIdentityServer("key-tray", "secret-tray")
+	defer identity.Close()
+	web := authtest.NewWebServer("client-tray", "secret-web", "session-web")
+	defer web.Close()
+	for _, add := range []struct{ stdin, args string }{
+		{"secret-tray\n", "add ident --url " + identity.URL + " --client-key key-tray"},
+		{"secret-web\nsession-web\n", "add webby --flow web --url " + web.URL + " --client-id client-tray"},
+	} {
+		if _, stderr, code := tokentray(t, env, add.stdin, strings.Fields(add.args)...); code != 0 {
+			t.Fatalf("%s exited %d: %s", add.args, code, stderr)
+		}
+	}
+	setClipboardClear(t, env, 2)
+
+	startWatcher(t)
+	notes := startNotifications(t)
+	cmd, client, logs := startAgentLogged(t, env, runtimeDir)
+	events := recordEvents(t, client)
+	tray := findTray(t, cmd.Process.Pid, 20*time.Second)
+	icons := map[string][]byte{"valid": assets.TrayValid, "retrying": assets.TrayRetrying, "needs you": assets.TrayNeedsYou}
+
+	valid := regexp.MustCompile(`^Valid · expires in 5\d min$`).MatchString
+	for _, profile := range []string{"ident", "webby"} {
+		tray.waitStatus(t, profile, 20*time.Second, valid)
+		if _, disabled := tray.status(t, profile); !disabled {
+			t.Errorf("the status line of %s can be clicked", profile)
+		}
+		for _, entry := range []string{"Copy token", "Copy Authorization header", "Refresh now"} {
+			if _, ok := tray.find(t, profile+"/"+entry); !ok {
+				t.Errorf("the tray has no %s/%s", profile, entry)
+			}
+		}
+	}
+	for _, entry := range []string{"Open Tokentray", "Quit"} {
+		if _, ok := tray.find(t, entry); !ok {
+			t.Errorf("the tray has no %q; top level: %q", entry, tray.labels(t))
+		}
+	}
+	tray.waitIcon(t, "valid", icons)
+
+	t.Run("copy token, marked secret, cleared after the delay", func(t *testing.T) {
+		clicked := time.Now()
+		tray.click(t, "ident/Copy token")
+		token := waitClipboardMatch(t, func(s string) bool { return s != "" })
+		if !identity.Accepts(token) {
+			t.Fatalf("the clipboard holds %d bytes that the identity server did not issue", len(token))
+		}
+		targets := strings.Fields(readClipboardAs(t, "TARGETS"))
+		for _, target := range []string{"UTF8_STRING", "STRING", "TEXT", "text/plain;charset=utf-8"} {
+			if !slices.Contains(targets, target) {
+				t.Errorf("TARGETS %q lacks %s", targets, target)
+			} else if got := readClipboardAs(t, target); got != token {
+				t.Errorf("as %s the clipboard holds %d bytes, not the token", target, len(got))
+			}
+		}
+		if !slices.Contains(targets, "x-kde-passwordManagerHint") {
+			t.Errorf("TARGETS %q lacks x-kde-passwordManagerHint", targets)
+		}
+		if hint := readClipboardAs(t, "x-kde-passwordManagerHint"); hint != "secret" {
+			t.Errorf("x-kde-passwordManagerHint is %q, want secret", hint)
+		}
+		waitClipboardMatch(t, func(s string) bool { return s == "" })
+		if after := time.Since(clicked); after < 2*time.Second {
+			t.Errorf("the clipboard was cleared %s after the click, before the 2 s delay", after)
+		}
+	})
+
+	t.Run("copy header, left alone after another copy", func(t *testing.T) {
+		tray.click(t, "webby/Copy Authorization header")
+		header := waitClipboardMatch(t, func(s string) bool { return s != "" })
+		token, ok := strings.CutPrefix(header, "Authorization: Bearer ")
+		if !ok || !web.Accepts(token) {
+			t.Fatalf("the clipboard holds %q…, not an Authorization header line with a token the web server issued", header[:min(len(header), 22)])
+		}
+		copyElsewhere(t, "something of mine")
+		waitLog(t, logs, "left the clipboard alone", 0)
+		if got := readClipboard(t); got != "something of mine" {
+			t.Errorf("the clipboard holds %q, want what was copied after the token", got)
+		}
+	})
+
+	t.Run("refresh now", func(t *testing.T) {
+		before := identity.Refreshes()
+		tray.click(t, "ident/Refresh now")
+		waitFor(t, "the identity server to see a refresh", func() bool { return identity.Refreshes() > before })
+		tray.waitStatus(t, "ident", 20*time.Second, valid)
+	})
+
+	t.Run("retrying", func(t *testing.T) {
+		// Three refusals in a row, retried after about 1, 2 and 4 s.
+		web.FailNext(3, authtest.Fault{Status: http.StatusServiceUnavailable})
+		tray.click(t, "webby/Refresh now")
+		line := tray.waitStatus(t, "webby", 20*time.Second, func(s string) bool { return strings.HasPrefix(s, "Retrying ") })
+		if !regexp.MustCompile(`^Retrying (in \d+ s|now): .*503`).MatchString(line) {
+			t.Errorf("status line %q", line)
+		}
+		tray.waitIcon(t, "retrying", icons)
+		tray.waitStatus(t, "webby", 30*time.Second, valid)
+		tray.waitIcon(t, "valid", icons)
+	})
+
+	t.Run("needs you, one notification", func(t *testing.T) {
+		// The refresh refused, then the credentials too.
+		reject := authtest.Fault{Status: http.StatusUnauthorized, Body: []byte(`{"message":"client secret rejected"}`)}
+		identity.FailNext(2, reject)
+		tray.click(t, "ident/Refresh now")
+		line := tray.waitStatus(t, "ident", 20*time.Second, func(s string) bool { return strings.HasPrefix(s, "Needs you: ") })
+		if !strings.Contains(line, "client secret rejected") {
+			t.Errorf("status line %q does not say why", line)
+		}
+		tray.waitIcon(t, "needs you", icons)
+		waitFor(t, "a notification", func() bool { return len(notes.all()) > 0 })
+		if n := notes.all()[0]; !strings.Contains(n, "ident needs you") || strings.Contains(n, "secret-tray") {
+			t.Errorf("notification %q should name ident and hold no secret", n)
+		}
+
+		// Refused again: no news. A refresh that then succeeds proves the
+		// second refusal was handled before the count is read.
+		needs := events.count("ident", auth.StateNeedsUser)
+		identity.FailNext(2, reject)
+		tray.click(t, "ident/Refresh now")
+		waitFor(t, "the second refusal", func() bool { return events.count("ident", auth.StateNeedsUser) > needs })
+		tray.click(t, "ident/Refresh now")
+		tray.waitStatus(t, "ident", 20*time.Second, valid)
+		tray.waitIcon(t, "valid", icons)
+		if n := len(notes.all()); n != 1 {
+			t.Errorf("%d notifications, want 1: %q", n, notes.all())
+		}
+	})
+
+	t.Run("quit clears the clipboard", func(t *testing.T) {
+		tray.click(t, "webby/Copy token")
+		waitClipboardMatch(t, func(s string) bool { return web.Accepts(s) })
+		tray.click(t, "Quit")
+		waitFor(t, "the agent to quit", func() bool {
+			_, err := client.Status(context.Background())
+			return errors.Is(err, agent.ErrNotRunning)
+		})
+		waitClipboardMatch(t, func(s string) bool { return s == "" })
+	})
+}
+
+// setClipboardClear sets clipboard_clear_seconds in the config of env.
+func setClipboardClear(t *testing.T, env []string, seconds int) {
+	t.Helper()
+	var configHome string
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "XDG_CONFIG_HOME="); ok {
+			configHome = v
+		}
+	}
+	path := filepath.Join(configHome, "tokentray", "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg["settings"] = map[string]any{"clipboard_clear_seconds": seconds}
+	if data, err = json.Marshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// waitClipboardMatch waits until the clipboard holds something ok accepts,
+// and returns it.
+func waitClipboardMatch(t *testing.T, ok func(string) bool) string {
+	t.Helper()
+	var got string
+	waitFor(t, "the clipboard", func() bool { got = readClipboard(t); return ok(got) })
+	return got
+}
+
+// waitFor polls until done, failing the test after 20 s.
+func waitFor(t *testing.T, what string, done func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("waited 20 s for %s", what)
+		}
+	}
+}
+
+// eventLog records the agent's event stream.
+type eventLog struct {
+	mu     sync.Mutex
+	events []auth.Event
+}
+
+func recordEvents(t *testing.T, client *agent.Client) *eventLog {
+	ctx, cancel := context.WithCancel(context.Background())
+	l := &eventLog{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = client.Events(ctx, func(e auth.Event) {
+			l.mu.Lock()
+			l.events = append(l.events, e)
+			l.mu.Unlock()
+		})
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return l
+}
+
+// count is how many events put profile in state.
+func (l *eventLog) count(profile string, state auth.State) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, e := range l.events {
+		if e.Profile == profile && e.State == state {
+			n++
+		}
+	}
+	return n
+}
+
+// TestClipboardWithoutCgo keeps golang.design/x/clipboard out of the Linux
+// build: built without cgo (as the Makefile does) it compiles but cannot
+// copy, while the agent's own X11 clipboard needs no cgo.
+func TestClipboardWithoutCgo(t *testing.T) {
+	list := exec.Command("go", "list", "-deps", ".")
+	list.Env = append(os.Environ(), "CGO_ENABLED=0")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(strings.Fields(string(out)), "golang.design/x/clipboard") {
+		t.Error("tokentray links golang.design/x/clipboard on Linux")
+	}
+}
+
+// TestClipboardLargeValue copies values far larger than a token of today
+// through the agent's X11 clipboard, and one too large for a single X
+// request, which must fail saying so rather than paste something cut.
+func TestClipboardLargeValue(t *testing.T) {
+	desktop(t)
+	clip := &agent.Clipboard{}
+	defer clip.Close()
+	for _, size := range []int{16 << 10, 200 << 10} {
+		value := strings.Repeat("eyJhbGciOiJIUzI1NiJ9.", size/21+1)[:size]
+		if err := clip.Write(value, 0); err != nil {
+			t.Fatalf("copying %d bytes: %v", size, err)
+		}
+		if got := readClipboard(t); got != value {
+			t.Errorf("pasted %d bytes of the %d copied", len(got), size)
+		}
+	}
+	if err := clip.Write(strings.Repeat("x", 1<<20), 0); err == nil || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("copying 1 MB: %v, want an error saying it is too large", err)
 	}
 }

@@ -96,7 +96,7 @@ func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEn
 			}
 		}
 	case errors.Is(err, agent.ErrNotRunning):
-		k := store.Keychain{}
+		k := openSecrets()
 		for i := range entries {
 			tok, found, err := k.LoadToken(entries[i].Name)
 			if err != nil {

@@ -8,6 +8,8 @@
 //	tokentray exec NAME -- CMD [ARG…]   run CMD with the token in its environment
 //	tokentray remove NAME               delete a profile and its secrets
 //	tokentray device [--json]           show this device's identity
+//	tokentray secrets [keychain|file]   where secrets are kept; move them
+//	tokentray doctor [--delete]         check the secrets, find orphans
 //
 // Each command lives in a file of its own; this one dispatches and turns
 // errors into one line on standard error and an exit code.
@@ -57,7 +59,7 @@ var commands []command
 
 func init() {
 	commands = []command{tokenCommand, listCommand, execCommand, addCommand, removeCommand,
-		deviceCommand, agentCommand, helpCommand, versionCommand}
+		deviceCommand, secretsCommand, doctorCommand, agentCommand, helpCommand, versionCommand}
 }
 
 func lookup(name string) (command, bool) {

@@ -20,6 +20,8 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "tokentray")
 	build := exec.Command("go", "build", "-o", binary, ".")
+	// Built as the Makefile ships it, so the tests run what users get.
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building tokentray:", err)

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"image/png"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 // before GetLayout, since submenus may fill in lazily) and clicks entries.
 type panel struct {
 	conn *dbus.Conn
+	item dbus.BusObject
 	menu dbus.BusObject
 }
 
@@ -48,7 +51,7 @@ func (w *watcher) count() int {
 	return len(w.registered)
 }
 
-func startWatcher(t *testing.T) *watcher {
+func startWatcher(t testing.TB) *watcher {
 	t.Helper()
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
@@ -68,7 +71,7 @@ func startWatcher(t *testing.T) *watcher {
 }
 
 // findTray waits for the tray item of process pid to appear on the bus.
-func findTray(t *testing.T, pid int, timeout time.Duration) *panel {
+func findTray(t testing.TB, pid int, timeout time.Duration) *panel {
 	t.Helper()
 	conn, err := dbus.ConnectSessionBus()
 	if err != nil {
@@ -89,7 +92,7 @@ func findTray(t *testing.T, pid int, timeout time.Duration) *panel {
 				if err != nil {
 					t.Fatalf("reading the item's Menu: %v", err)
 				}
-				return &panel{conn: conn, menu: conn.Object(name, v.Value().(dbus.ObjectPath))}
+				return &panel{conn: conn, item: item, menu: conn.Object(name, v.Value().(dbus.ObjectPath))}
 			}
 		}
 		if time.Now().After(deadline) {
@@ -100,7 +103,7 @@ func findTray(t *testing.T, pid int, timeout time.Duration) *panel {
 }
 
 // layout returns the whole menu below parent.
-func (p *panel) layout(t *testing.T, parent int32) menuEntry {
+func (p *panel) layout(t testing.TB, parent int32) menuEntry {
 	t.Helper()
 	// AboutToShow may answer an error for nodes that need no update.
 	p.menu.Call("com.canonical.dbusmenu.AboutToShow", 0, parent)
@@ -171,4 +174,140 @@ func (p *panel) click(t *testing.T, path string) {
 	if call.Err != nil {
 		t.Fatalf("clicking %q: %v", path, call.Err)
 	}
+}
+
+// opened tells the menu that the panel shows it, as a panel does after
+// GetLayout: the agent writes its countdowns then.
+func (p *panel) opened(t *testing.T) {
+	t.Helper()
+	call := p.menu.Call("com.canonical.dbusmenu.Event", 0, int32(0), "opened", dbus.MakeVariant(""), uint32(time.Now().Unix()))
+	if call.Err != nil {
+		t.Fatalf("opening the menu: %v", call.Err)
+	}
+}
+
+// status returns the first entry of profile's submenu, the status line,
+// and whether it is disabled as it should be.
+func (p *panel) status(t *testing.T, profile string) (label string, disabled bool) {
+	t.Helper()
+	sub, ok := p.find(t, profile)
+	if !ok || len(sub.Children) == 0 {
+		t.Fatalf("no submenu %q in the tray; top level: %q", profile, p.labels(t))
+	}
+	return sub.Children[0].Label, !sub.Children[0].Enabled
+}
+
+// waitStatus opens the menu until profile's status line satisfies ok, and
+// returns it.
+func (p *panel) waitStatus(t *testing.T, profile string, timeout time.Duration, ok func(string) bool) string {
+	t.Helper()
+	var label string
+	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		p.opened(t)
+		if label, _ = p.status(t, profile); ok(label) {
+			return label
+		}
+	}
+	t.Fatalf("after %s the status line of %s is still %q", timeout, profile, label)
+	return ""
+}
+
+// iconPixmap reads the StatusNotifierItem's IconPixmap: what a panel draws.
+func (p *panel) iconPixmap(t *testing.T) []byte {
+	t.Helper()
+	v, err := p.item.GetProperty("org.kde.StatusNotifierItem.IconPixmap")
+	if err != nil {
+		t.Fatalf("reading IconPixmap: %v", err)
+	}
+	var pixmaps []struct {
+		W, H int32
+		Pix  []byte
+	}
+	if err := v.Store(&pixmaps); err != nil || len(pixmaps) == 0 {
+		t.Fatalf("IconPixmap %v: %v", v, err)
+	}
+	return pixmaps[0].Pix
+}
+
+// waitIcon waits until the tray shows the icon named want, one of icons.
+func (p *panel) waitIcon(t *testing.T, want string, icons map[string][]byte) {
+	t.Helper()
+	shown := "none of them"
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		pix := p.iconPixmap(t)
+		for name, png := range icons {
+			if bytes.Equal(pix, argb(t, png)) {
+				shown = name
+			}
+		}
+		if shown == want {
+			return
+		}
+	}
+	t.Fatalf("the tray icon is %s, want %s", shown, want)
+}
+
+// argb is a PNG as StatusNotifierItem pixmaps carry it: ARGB, row by row.
+func argb(t *testing.T, data []byte) []byte {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := img.Bounds()
+	out := make([]byte, 0, 4*b.Dx()*b.Dy())
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, a := img.At(x, y).RGBA()
+			out = append(out, byte(a>>8), byte(r>>8), byte(g>>8), byte(bl>>8))
+		}
+	}
+	return out
+}
+
+// notifications stands in for the desktop's notification server and
+// records what it is asked to show.
+type notifications struct {
+	mu       sync.Mutex
+	received []string // summary and body
+}
+
+func (n *notifications) Notify(app string, replaces uint32, icon, summary, body string, actions []string, hints map[string]dbus.Variant, timeout int32) (uint32, *dbus.Error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.received = append(n.received, summary+"\n"+body)
+	return uint32(len(n.received)), nil
+}
+
+func (n *notifications) GetCapabilities() ([]string, *dbus.Error) { return []string{"body"}, nil }
+
+func (n *notifications) GetServerInformation() (string, string, string, string, *dbus.Error) {
+	return "fake", "tokentray tests", "1", "1.2", nil
+}
+
+func (n *notifications) CloseNotification(uint32) *dbus.Error { return nil }
+
+func (n *notifications) all() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return append([]string(nil), n.received...)
+}
+
+func startNotifications(t *testing.T) *notifications {
+	t.Helper()
+	conn, err := dbus.ConnectSessionBus()
+	if err != nil {
+		t.Fatalf("session bus: %v", err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	n := &notifications{}
+	const iface = "org.freedesktop.Notifications"
+	if err := conn.Export(n, "/org/freedesktop/Notifications", iface); err != nil {
+		t.Fatal(err)
+	}
+	reply, err := conn.RequestName(iface, dbus.NameFlagDoNotQueue)
+	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
+		t.Fatalf("claiming %s: reply %v, %v", iface, reply, err)
+	}
+	return n
 }

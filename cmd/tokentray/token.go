@@ -62,7 +62,7 @@ func tokenOf(ctx context.Context, name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	tokens, err := agent.NewTokens(path, store.Keychain{})
+	tokens, err := agent.NewTokens(path, store.OpenKeychain(path, askPassphrase()))
 	if err != nil {
 		return "", err
 	}
@@ -80,9 +80,11 @@ func needsUser(err error) bool {
 	return auth.ActionOf(err) == auth.NeedsUser || errors.As(err, &apiErr) && apiErr.Status == 403
 }
 
-// withRemedy adds what to do to an error the user must act on.
+// withRemedy adds what to do to an error the user must act on. A secrets
+// file's passphrase or a damaged entry is not fixed by saving the
+// credentials again, and their errors already say what does.
 func withRemedy(name string, err error) error {
-	if !needsUser(err) {
+	if !needsUser(err) || errors.Is(err, store.ErrNoPassphrase) || errors.Is(err, store.ErrWrongPassphrase) || errors.Is(err, store.ErrDamaged) {
 		return err
 	}
 	return fmt.Errorf("%w; if the credentials or settings changed, save them again with 'tokentray add %s …'", err, name)

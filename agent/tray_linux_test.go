@@ -1,0 +1,87 @@
+package agent
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/auth"
+)
+
+func TestStatusLine(t *testing.T) {
+	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
+	long := "refresh: server answered 503 Service Unavailable: " + strings.Repeat("upstream timeout ", 10)
+	for _, tc := range []struct {
+		e    auth.Event
+		want string
+	}{
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(42*time.Minute + 30*time.Second)}, "Valid · expires in 42 min"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(42 * time.Second)}, "Valid · expires in 42 s"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(100 * time.Millisecond)}, "Valid · expires in 1 s"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(119 * time.Minute)}, "Valid · expires in 119 min"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(5*time.Hour + 59*time.Minute)}, "Valid · expires in 5 h"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(72 * time.Hour)}, "Valid · expires in 3 days"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(-time.Minute)}, "Expired · renewing"},
+		{auth.Event{State: auth.StateRefreshing, Expiry: now.Add(time.Hour)}, "Refreshing…"},
+		{auth.Event{State: auth.StateRetrying, RetryAt: now.Add(30 * time.Second), Err: "server error 503"}, "Retrying in 30 s: server error 503"},
+		{auth.Event{State: auth.StateRetrying, RetryAt: now.Add(-time.Second), Err: "server error 503"}, "Retrying now: server error 503"},
+		{auth.Event{State: auth.StateRetrying, RetryAt: now.Add(4 * time.Minute), Err: long}, "Retrying in 4 min: " + long[:89] + "…"},
+		{auth.Event{State: auth.StateNeedsUser, Err: "client secret rejected"}, "Needs you: client secret rejected"},
+		{auth.Event{State: auth.StateNeedsUser, Err: "line one\n  line two"}, "Needs you: line one line two"},
+		{auth.Event{State: auth.StateNone}, "No token yet"},
+	} {
+		if got := statusLine(tc.e, now); got != tc.want {
+			t.Errorf("statusLine(%s, expiry %s, retry %s) = %q, want %q", tc.e.State, tc.e.Expiry.Sub(now), tc.e.RetryAt.Sub(now), got, tc.want)
+		}
+	}
+}
+
+func TestWorst(t *testing.T) {
+	ev := func(states ...auth.State) []auth.Event {
+		var out []auth.Event
+		for _, s := range states {
+			out = append(out, auth.Event{State: s})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		events []auth.Event
+		want   overall
+	}{
+		{nil, allValid},
+		{ev(auth.StateValid, auth.StateRefreshing, auth.StateNone), allValid},
+		{ev(auth.StateValid, auth.StateRetrying, auth.StateRefreshing), someRetrying},
+		{ev(auth.StateRetrying, auth.StateNeedsUser, auth.StateValid), someNeedYou},
+		{ev(auth.StateNeedsUser, auth.StateRetrying), someNeedYou},
+	} {
+		if got := worst(tc.events); got != tc.want {
+			t.Errorf("worst(%v) = %d, want %d", tc.events, got, tc.want)
+		}
+	}
+}
+
+func TestTooltip(t *testing.T) {
+	valid := []auth.Event{{Profile: "a", State: auth.StateValid}}
+	for _, tc := range []struct {
+		o       overall
+		events  []auth.Event
+		needYou []string
+		want    string
+	}{
+		{allValid, nil, nil, "Tokentray: no profiles yet"},
+		{allValid, valid, nil, "Tokentray: every token valid"},
+		{someRetrying, valid, nil, "Tokentray: retrying a refresh"},
+		{someNeedYou, valid, []string{"work"}, "Tokentray: work needs you"},
+		{someNeedYou, valid, []string{"work", "home"}, "Tokentray: work, home need you"},
+	} {
+		if got := tooltip(tc.o, tc.events, tc.needYou); got != tc.want {
+			t.Errorf("tooltip = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestMenuLabel(t *testing.T) {
+	if got := menuLabel("my_profile"); got != "my__profile" {
+		t.Errorf("menuLabel = %q: a single underscore would be read as a mnemonic", got)
+	}
+}
