@@ -31,7 +31,7 @@ func TestProfileStatusTexts(t *testing.T) {
 		{"not read yet", auth.Event{}, false, nil, "The agent has not read this profile yet", widget.LowImportance},
 		{"none", auth.Event{State: auth.StateNone}, true, nil, "No token yet", widget.LowImportance},
 		{"valid", auth.Event{State: auth.StateValid, Expiry: expiry}, true, nil, "Valid · expires in 42 min", widget.MediumImportance},
-		{"valid for long", auth.Event{State: auth.StateValid, Expiry: testNow.Add(26*time.Hour + 5*time.Minute)}, true, nil, "Valid · expires in 1 d 2 h", widget.MediumImportance},
+		{"valid for long", auth.Event{State: auth.StateValid, Expiry: testNow.Add(26*time.Hour + 5*time.Minute)}, true, nil, "Valid · expires in 26 h", widget.MediumImportance},
 		{"expired", auth.Event{State: auth.StateValid, Expiry: testNow.Add(-time.Second)}, true, nil, "Expired · renewing", widget.WarningImportance},
 		{"refreshing", auth.Event{State: auth.StateRefreshing, Expiry: expiry}, true, nil, "Refreshing…", widget.MediumImportance},
 		{"retrying", auth.Event{State: auth.StateRetrying, RetryAt: retryAt, Err: "server error 503"}, true, nil, "Retrying in 30 s: server error 503", widget.WarningImportance},
@@ -49,8 +49,8 @@ func TestProfileStatusTexts(t *testing.T) {
 
 func TestApproxAndCountdown(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		-time.Second: "0 s", 35 * time.Second: "35 s", 42*time.Minute + 59*time.Second: "42 min",
-		time.Hour: "1 h", 65 * time.Minute: "1 h 5 min", 48 * time.Hour: "2 d",
+		-time.Second: "1 s", 35 * time.Second: "35 s", 42*time.Minute + 59*time.Second: "42 min",
+		65 * time.Minute: "65 min", 2 * time.Hour: "2 h", 47*time.Hour + 59*time.Minute: "47 h", 48 * time.Hour: "2 days",
 	} {
 		if got := approx(d); got != want {
 			t.Errorf("approx(%v) = %q, want %q", d, got, want)
@@ -165,7 +165,7 @@ func TestAgentGoneAndBack(t *testing.T) {
 		t.Fatal("the window did not follow the events again")
 	}
 	settle(w)
-	if !showsText(t, w, "Valid · expires in 1 h") {
+	if !showsText(t, w, "Valid · expires in 60 min") {
 		t.Errorf("after reconnecting the list shows %q", visibleTexts(t, w))
 	}
 }

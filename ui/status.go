@@ -59,26 +59,19 @@ func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) stat
 	}
 }
 
-// approx is a duration as people say it, rounded down to its largest
-// units: "35 s", "42 min", "1 h 5 min", "2 d 3 h".
+// approx is a duration as the tray menu says it, so that both read alike:
+// seconds under a minute, minutes under two hours, then hours, then days,
+// rounded down so that a token never seems to live longer than it does.
 func approx(d time.Duration) string {
 	switch {
 	case d < time.Minute:
-		return fmt.Sprintf("%d s", max(int(d/time.Second), 0))
-	case d < time.Hour:
+		return fmt.Sprintf("%d s", max(int(d/time.Second), 1))
+	case d < 2*time.Hour:
 		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 24*time.Hour:
-		h, m := int(d/time.Hour), int(d%time.Hour/time.Minute)
-		if m == 0 {
-			return fmt.Sprintf("%d h", h)
-		}
-		return fmt.Sprintf("%d h %d min", h, m)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%d h", int(d/time.Hour))
 	default:
-		days, h := int(d/(24*time.Hour)), int(d%(24*time.Hour)/time.Hour)
-		if h == 0 {
-			return fmt.Sprintf("%d d", days)
-		}
-		return fmt.Sprintf("%d d %d h", days, h)
+		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 	}
 }
 
