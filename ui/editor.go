@@ -149,7 +149,7 @@ func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
 	case editorDuplicate:
 		title, intro = "Duplicate "+p.Name, "A new profile with "+p.Name+"'s settings. Leave a secret blank to copy "+p.Name+"'s."
 	default:
-		title, intro = "Add a profile", "Tokentray keeps a token fresh for each profile. Secrets go to your keychain, never to a file."
+		title, intro = "Add a profile", "Tokentray keeps a token fresh for each profile. Its secrets are kept in your keychain, never in the config file."
 	}
 
 	ed.test = widget.NewButtonWithIcon("Test", theme.MediaPlayIcon(), ed.runTest)
