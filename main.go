@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"log"
+	"os"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -18,6 +19,9 @@ import (
 )
 
 func main() {
+	// The window handles secrets as the agent does, so its log is redacted
+	// the same way.
+	agent.SetupLogging(os.Stderr)
 	client, err := agent.DefaultClient()
 	if err != nil {
 		log.Fatal(err)
