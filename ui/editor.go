@@ -133,10 +133,12 @@ func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
 	ed.row("", "Name", ed.field(ed.name, "", ed.checkName))
 	ed.row("", "Flow", ed.flow)
 	ed.row("", "Base URL", ed.field(ed.baseURL, "", auth.CheckBaseURL))
-	ed.row("", "Client secret", ed.field(ed.secret, "", ed.requiredSecret("client secret", true)))
+	// Each flow's client identifier comes before the secret that goes
+	// with it, as a user name comes before its password.
 	ed.row(store.FlowIdentity, "Client key", ed.field(ed.clientKey, store.FlowIdentity, required("Enter the client key.")))
-	ed.devicePanel()
 	ed.row(store.FlowWeb, "Client ID", ed.field(ed.clientID, store.FlowWeb, required("Enter the client ID.")))
+	ed.row("", "Client secret", ed.field(ed.secret, "", ed.requiredSecret("client secret", true)))
+	ed.devicePanel()
 	ed.row(store.FlowWeb, "Session token", ed.field(ed.session, store.FlowWeb, ed.requiredSecret("session token", ed.original.Flow == store.FlowWeb)))
 	ed.row(store.FlowWeb, "Sub type", ed.subType)
 	ed.row(store.FlowWeb, "Sub", ed.field(ed.sub, store.FlowWeb, checkSub))

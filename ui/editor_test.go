@@ -357,9 +357,9 @@ func TestEditorKeyboard(t *testing.T) {
 		}
 		test.FocusNext(c)
 	}
-	want := []*formEntry{ed.name, ed.baseURL, ed.secret, ed.clientKey, ed.model, ed.version}
+	want := []*formEntry{ed.name, ed.baseURL, ed.clientKey, ed.secret, ed.model, ed.version}
 	if !slices.Equal(entries[:min(len(entries), len(want))], want) {
-		t.Errorf("Tab visits the fields in the order %v, want name, base URL, client secret, client key, model, version", entryNames(ed, entries))
+		t.Errorf("Tab visits the fields in the order %v, want name, base URL, client key, client secret, model, version", entryNames(ed, entries))
 	}
 	// Escape in a field leaves the editor for the list.
 	ed.clientKey.TypedKey(&fyne.KeyEvent{Name: fyne.KeyEscape})
