@@ -1,8 +1,6 @@
 package agent
 
 import (
-	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,42 +16,12 @@ func autostartPath() (string, error) {
 	return filepath.Join(dir, "autostart", AppID+".desktop"), nil
 }
 
-// AutostartEnabled reports whether the agent starts at login.
-func AutostartEnabled() (bool, error) {
-	path, err := autostartPath()
-	if err != nil {
-		return false, err
-	}
-	_, err = os.Stat(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	return err == nil, err
-}
+// autostartKind is what the person knows the autostart file as.
+const autostartKind = "the login entry"
 
-// SetAutostart makes the agent start at login, or not.
-func SetAutostart(on bool) error {
-	path, err := autostartPath()
-	if err != nil {
-		return err
-	}
-	if !on {
-		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("removing the login entry: %w", err)
-		}
-		return nil
-	}
-	exe, args, err := autostartCommand()
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("writing the login entry: %w", err)
-	}
-	if err := os.WriteFile(path, []byte(desktopEntry(exe, args)), 0o644); err != nil {
-		return fmt.Errorf("writing the login entry: %w", err)
-	}
-	return nil
+// autostartContent is what autostartPath holds to run exe with args at login.
+func autostartContent(exe string, args []string) []byte {
+	return []byte(desktopEntry(exe, args))
 }
 
 // desktopEntry is the autostart entry running exe with args.

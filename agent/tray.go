@@ -297,14 +297,14 @@ func statusLine(e auth.Event, now time.Time) string {
 		case !relativeTimes:
 			return "Valid until " + e.Expiry.Local().Format("15:04")
 		default:
-			return "Valid · expires in " + duration(left)
+			return "Valid · expires in " + TimeLeft(left)
 		}
 	case auth.StateRefreshing:
 		return "Refreshing…"
 	case auth.StateRetrying:
 		when := "now"
 		if wait := e.RetryAt.Sub(now); wait > 0 {
-			when = "in " + duration(wait)
+			when = "in " + TimeLeft(wait)
 			if !relativeTimes {
 				when = "at " + e.RetryAt.Local().Format("15:04")
 			}
@@ -317,10 +317,11 @@ func statusLine(e auth.Event, now time.Time) string {
 	}
 }
 
-// duration says how long d is, as precisely as a menu needs: seconds under
-// a minute, minutes under two hours, then hours, then days. It rounds down,
-// so a token never seems to live longer than it does.
-func duration(d time.Duration) string {
+// TimeLeft says how long d is, as precisely as a menu or a list needs:
+// seconds under a minute, minutes under two hours, then hours, then days.
+// It rounds down, so a token never seems to live longer than it does. The
+// window uses it too, so both read alike.
+func TimeLeft(d time.Duration) string {
 	switch {
 	case d < time.Minute:
 		return fmt.Sprintf("%d s", max(int(d/time.Second), 1))

@@ -36,6 +36,17 @@ func TestStatusLine(t *testing.T) {
 	}
 }
 
+func TestTimeLeft(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		-time.Second: "1 s", 35 * time.Second: "35 s", 42*time.Minute + 59*time.Second: "42 min",
+		65 * time.Minute: "65 min", 2 * time.Hour: "2 h", 47*time.Hour + 59*time.Minute: "47 h", 48 * time.Hour: "2 days",
+	} {
+		if got := TimeLeft(d); got != want {
+			t.Errorf("TimeLeft(%v) = %q, want %q", d, got, want)
+		}
+	}
+}
+
 func TestWorst(t *testing.T) {
 	ev := func(states ...auth.State) []auth.Event {
 		var out []auth.Event

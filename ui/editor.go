@@ -497,7 +497,7 @@ func (ed *editor) runTest() {
 				setError(ed.result, "Test failed: ", err)
 				return
 			}
-			msg := "Test passed: the server granted a token valid for " + approx(tok.Expiry.Sub(ed.w.now())) +
+			msg := "Test passed: the server granted a token valid for " + agent.TimeLeft(tok.Expiry.Sub(ed.w.now())) +
 				" (until " + formatExpiry(tok.Expiry, ed.w.now()) + ")"
 			if tok.Scope != "" {
 				msg += " with scope " + tok.Scope

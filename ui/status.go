@@ -39,39 +39,23 @@ func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) stat
 		if !e.Expiry.After(now) {
 			return status{"Expired · renewing", widget.WarningImportance, theme.NewWarningThemedResource(theme.HistoryIcon())}
 		}
-		return status{"Valid · expires in " + approx(e.Expiry.Sub(now)), widget.MediumImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())}
+		return status{"Valid · expires in " + agent.TimeLeft(e.Expiry.Sub(now)), widget.MediumImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())}
 	case auth.StateRefreshing:
 		return status{"Refreshing…", widget.MediumImportance, theme.NewPrimaryThemedResource(theme.ViewRefreshIcon())}
 	case auth.StateRetrying:
 		text := "Retrying"
 		if e.RetryAt.After(now) {
-			text += " in " + approx(e.RetryAt.Sub(now))
+			text += " in " + agent.TimeLeft(e.RetryAt.Sub(now))
 		}
 		text += ": " + e.Err
 		if e.Expiry.After(now) {
-			text += " · token valid for " + approx(e.Expiry.Sub(now))
+			text += " · token valid for " + agent.TimeLeft(e.Expiry.Sub(now))
 		}
 		return status{text, widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())}
 	case auth.StateNeedsUser:
 		return status{"Needs you: " + e.Err, widget.DangerImportance, theme.NewErrorThemedResource(theme.ErrorIcon())}
 	default:
 		return status{"No token yet", widget.LowImportance, theme.NewDisabledResource(theme.HistoryIcon())}
-	}
-}
-
-// approx is a duration as the tray menu says it, so that both read alike:
-// seconds under a minute, minutes under two hours, then hours, then days,
-// rounded down so that a token never seems to live longer than it does.
-func approx(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", max(int(d/time.Second), 1))
-	case d < 2*time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 	}
 }
 
