@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -318,3 +319,26 @@ var (
 	home = store.Profile{Name: "home", Flow: store.FlowWeb, BaseURL: "https://api.polar.sh", ClientID: "c2", Scope: "openid profile"}
 	lab  = store.Profile{Name: "lab", Flow: store.FlowIdentity, BaseURL: "http://127.0.0.1:9001", ClientKey: "k3"}
 )
+
+// A config that does not parse is explained, with its file and line, and
+// left exactly as it was for the person to mend.
+func TestBrokenConfigIsExplainedNotOverwritten(t *testing.T) {
+	w, path := newTestWindow(t, newFakeAgent())
+	broken := []byte("{\n  \"schema\": 1,\n  \"profiles\": [,]\n}\n")
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, broken, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w.showHome()
+	settle(w)
+	for _, want := range []string{"Tokentray cannot read its profiles", path + ", line 3"} {
+		if !showsText(t, w, want) {
+			t.Errorf("the window does not say %q; it shows %q", want, visibleTexts(t, w))
+		}
+	}
+	if got, err := os.ReadFile(path); err != nil || !bytes.Equal(got, broken) {
+		t.Errorf("the broken config was changed: %q, %v", got, err)
+	}
+}
