@@ -70,6 +70,7 @@ type editor struct {
 	checks                        []fieldCheck
 
 	test, save *widget.Button
+	working    bool // a save or a test is under way: Enter must not start another
 	result     *widget.Label
 	obj        fyne.CanvasObject
 }
@@ -321,14 +322,40 @@ func (ed *editor) checkName(name string) error {
 // whether the profile edited or duplicated has one.
 func (ed *editor) requiredSecret(what string, stored bool) func(string) error {
 	return func(s string) error {
-		if s == "" && !(ed.keepsSecrets() && stored) {
-			return fmt.Errorf("Enter the %s.", what)
+		switch {
+		case s != "":
+			return nil
+		case ed.keepsSecrets() && stored:
+			return nil
+		case ed.mode != editorAdd && stored:
+			return fmt.Errorf("Enter the %s: the stored one goes only to %s with the same client.", what, ed.original.BaseURL)
 		}
-		return nil
+		return fmt.Errorf("Enter the %s.", what)
 	}
 }
 
-func (ed *editor) keepsSecrets() bool { return ed.mode != editorAdd }
+// keepsSecrets says whether blank secret fields take the stored secrets of
+// the profile edited or duplicated, as the form stands. Call it on the Fyne
+// thread.
+func (ed *editor) keepsSecrets() bool {
+	text := func(e *formEntry) string { return strings.TrimSpace(e.Text) }
+	return ed.keepsSecretsFor(store.Profile{Flow: ed.selectedFlow(), BaseURL: text(ed.baseURL), ClientKey: text(ed.clientKey), ClientID: text(ed.clientID)})
+}
+
+// keepsSecretsFor says whether p may take the stored secrets of the profile
+// edited or duplicated: only while it speaks to the same server as the same
+// client. Otherwise whoever sits at the desk could send a secret the window
+// never shows to a server of their choosing.
+func (ed *editor) keepsSecretsFor(p store.Profile) bool {
+	o := ed.original
+	if ed.mode == editorAdd || p.Flow != o.Flow || p.BaseURL != o.BaseURL {
+		return false
+	}
+	if p.Flow == store.FlowWeb {
+		return p.ClientID == o.ClientID
+	}
+	return p.ClientKey == o.ClientKey
+}
 
 func required(message string) func(string) error {
 	return func(s string) error {
@@ -382,7 +409,7 @@ func (ed *editor) validate() (store.Profile, bool) {
 	case store.FlowIdentity:
 		p.ClientKey, p.Network = text(ed.clientKey), network
 		p.DeviceModel, p.DeviceVersion = text(ed.model), text(ed.version)
-		if ed.keepsSecrets() && ed.original.Flow == store.FlowIdentity {
+		if ed.keepsSecretsFor(p) {
 			// The window cannot sign in; a signed-in account stays one.
 			p.UID, p.SignatureTimestamp = ed.original.UID, ed.original.SignatureTimestamp
 		}
@@ -411,7 +438,7 @@ func (ed *editor) typedSecrets() store.Secrets {
 // secrets fills the blanks of typed with the stored secrets of the profile
 // edited or duplicated. It reads the keychain: call it in the background.
 func (ed *editor) secrets(p store.Profile, typed store.Secrets) (store.Secrets, error) {
-	if !ed.keepsSecrets() {
+	if !ed.keepsSecretsFor(p) {
 		return typed, nil
 	}
 	k := ed.w.keychain()
@@ -446,6 +473,9 @@ func (ed *editor) secrets(p store.Profile, typed store.Secrets) (store.Secrets, 
 // submit validates every field, then saves the profile, has the agent read
 // it and shows its token view.
 func (ed *editor) submit() {
+	if ed.working {
+		return
+	}
 	p, ok := ed.validate()
 	if !ok {
 		return
@@ -483,6 +513,9 @@ func (ed *editor) submit() {
 // is built here, in the window's process, and a web grant's refresh token
 // is revoked again at once, so a test leaves no live grant behind.
 func (ed *editor) runTest() {
+	if ed.working {
+		return
+	}
 	p, ok := ed.validate()
 	if !ok {
 		return
@@ -541,12 +574,14 @@ func (ed *editor) fetch(ctx context.Context, p store.Profile, typed store.Secret
 }
 
 func (ed *editor) busy(message string) {
+	ed.working = true
 	ed.save.Disable()
 	ed.test.Disable()
 	setInfo(ed.result, message)
 }
 
 func (ed *editor) done() {
+	ed.working = false
 	ed.save.Enable()
 	ed.test.Enable()
 }

@@ -1,9 +1,13 @@
 package ui
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -376,4 +380,67 @@ func entryNames(ed *editor, entries []*formEntry) []string {
 		out = append(out, names[e])
 	}
 	return out
+}
+
+// A stored secret, which the window never shows, goes only to the server
+// and client it was saved for: whoever sits at the desk cannot send it
+// elsewhere by changing the base URL or the client and leaving it blank.
+func TestStoredSecretStaysWithItsServer(t *testing.T) {
+	var mu sync.Mutex
+	var seen []string
+	other := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		seen = append(seen, string(b))
+		mu.Unlock()
+		http.Error(rw, "no", http.StatusUnauthorized)
+	}))
+	defer other.Close()
+
+	p := store.Profile{Name: "work", Flow: store.FlowIdentity, BaseURL: "https://api.example.com", ClientKey: "key-1"}
+	w, _ := newTestWindow(t, newFakeAgent(), p)
+	if err := (store.Keychain{}).SetClientSecret("work", "stored-secret-xyz"); err != nil {
+		t.Fatal(err)
+	}
+	for _, change := range []func(ed *editor){
+		func(ed *editor) { ed.baseURL.SetText(other.URL) },
+		func(ed *editor) { ed.clientKey.SetText("key-2") },
+	} {
+		w.showEditor(editorEdit, p)
+		ed := editorOf(t, w)
+		change(ed)
+		test.Tap(ed.test)
+		settle(w)
+		test.Tap(ed.save)
+		settle(w)
+		if !showsText(t, w, "the stored one goes only to https://api.example.com") {
+			t.Errorf("a changed server or client does not ask for the secret again; the window shows %q", visibleTexts(t, w))
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, b := range seen {
+		if strings.Contains(b, "stored-secret-xyz") {
+			t.Errorf("the stored secret went to %s: %q", other.URL, b)
+		}
+	}
+	if cfg, err := store.Load(w.configPath); err != nil || cfg.Profiles[0].BaseURL != p.BaseURL || cfg.Profiles[0].ClientKey != p.ClientKey {
+		t.Errorf("the profile was saved without its secret: %+v, %v", cfg, err)
+	}
+}
+
+// Enter in a field while a save runs starts no second save.
+func TestEnterWhileSavingSavesOnce(t *testing.T) {
+	ag := newFakeAgent()
+	w, _ := newTestWindow(t, ag)
+	ed := editorOf(t, w)
+	test.Type(ed.name, "work")
+	test.Type(ed.clientKey, "key-1")
+	test.Type(ed.secret, testSecret)
+	test.Tap(ed.save)
+	ed.secret.OnSubmitted(ed.secret.Text) // Enter, as typed
+	settle(w)
+	if n := countCalls(ag.Calls(), "reload"); n != 1 {
+		t.Errorf("one Save and one Enter while it ran made %d saves (%q)", n, ag.Calls())
+	}
 }
