@@ -124,6 +124,9 @@ func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) 
 	w.banner.Hide()
 	w.SetContent(container.NewPadded(container.NewBorder(nil, w.banner, nil, nil, w.body)))
 	w.Resize(fyne.NewSize(640, 620))
+	// The loops stop as the window closes, before Fyne shuts down: a tick
+	// handed to fyne.Do during the shutdown could find its queue closed.
+	w.SetOnClosed(w.cancel)
 	w.Canvas().SetOnTypedKey(w.typedKey)
 	w.addShortcuts()
 	return w
