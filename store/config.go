@@ -285,8 +285,8 @@ func (c *Config) Save(path string) error {
 const staleTempAge = 10 * time.Minute
 
 // removeStaleTemps deletes the temporary files of path's writers that died
-// before renaming them, best effort: they hold an old config, no secret,
-// but would pile up.
+// before renaming them, best effort: they hold an old config, or an old
+// secrets file sealed like the new one, but would pile up.
 func removeStaleTemps(path string) {
 	dir, prefix := filepath.Dir(path), "."+filepath.Base(path)+"."
 	entries, err := os.ReadDir(dir)

@@ -421,7 +421,13 @@ func (v *vault) updateLocked(h *vaultHeader, key *[chacha20poly1305.KeySize]byte
 	if err != nil {
 		return false, err
 	}
-	return true, writeAtomic(v.path, sealed)
+	if err := writeAtomic(v.path, sealed); err != nil {
+		return true, err
+	}
+	// What a writer killed before its rename left is sealed, but would
+	// pile up.
+	removeStaleTemps(v.path)
+	return true, nil
 }
 
 // Get returns the value at service and user.
@@ -498,8 +504,9 @@ func (v *vault) accounts(service string) ([]string, error) {
 }
 
 // removeIfEmpty deletes the file when it holds no entry, under its lock so
-// that no write in flight is lost.
+// that no write in flight is lost, and what killed writers left beside it.
 func (v *vault) removeIfEmpty() error {
+	defer removeStaleTemps(v.path)
 	data, err := v.read()
 	if err != nil || data == nil {
 		return err

@@ -385,3 +385,43 @@ func BenchmarkVaultGet(b *testing.B) {
 		}
 	}
 }
+
+// A temporary file left by a writer killed before its rename is deleted
+// once stale, by the next write and by the removal of an emptied file.
+func TestVaultRemovesStaleTemps(t *testing.T) {
+	v := testVault(t, "pass")
+	k := Keychain{Service: Service, kr: v}
+	stale := func() string {
+		t.Helper()
+		if err := os.MkdirAll(filepath.Dir(v.path), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.CreateTemp(filepath.Dir(v.path), "."+filepath.Base(v.path)+".*.tmp")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		old := time.Now().Add(-time.Hour)
+		if err := os.Chtimes(f.Name(), old, old); err != nil {
+			t.Fatal(err)
+		}
+		return f.Name()
+	}
+	left := stale()
+	if err := k.SetClientSecret("prod", "s"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a write left the stale %s: %v", left, err)
+	}
+	if err := k.DeleteProfile("prod"); err != nil {
+		t.Fatal(err)
+	}
+	left = stale()
+	if err := v.removeIfEmpty(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(left); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("removing the emptied file left the stale %s: %v", left, err)
+	}
+}
