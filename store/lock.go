@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -63,4 +65,64 @@ func (l ProfileLocks) dir() (string, error) {
 		return "", fmt.Errorf("profile lock: finding the user cache dir: %w", err)
 	}
 	return filepath.Join(cache, "tokentray", "locks"), nil
+}
+
+// The config lock serialises every change to one config file across
+// Tokentray's processes, so that none saves a config read before another's
+// change and undoes it (a window's save switching the secrets back to the
+// keychain during `tokentray secrets file`). Lock order: the config lock
+// first, then profile locks; a holder of a profile lock never asks for the
+// config lock, and no holder of the config lock asks for it again.
+
+// configLockWait bounds the wait for another process's config change. Most
+// take milliseconds; AddProfile and MoveSecrets hold the lock while the
+// keychain may be showing its unlock prompt, or a terminal asking for the
+// passphrase, so the wait is generous.
+const configLockWait = time.Minute
+
+// lockConfig waits until it holds the lock of the config at configPath, or
+// ctx ends, and returns the function that releases it. The lock file lives
+// with the profile locks; its name is made from the config's absolute path
+// and has a '+', which no profile name has, so it is no profile's lock.
+func lockConfig(ctx context.Context, configPath string) (unlock func(), err error) {
+	abs, err := filepath.Abs(configPath)
+	if err != nil {
+		return nil, fmt.Errorf("config lock: %w", err)
+	}
+	dir, err := ProfileLocks{}.dir()
+	if err != nil {
+		return nil, err
+	}
+	if err := privateDir(dir); err != nil {
+		return nil, fmt.Errorf("config lock: %w", err)
+	}
+	sum := sha256.Sum256([]byte(abs))
+	f := flock.New(filepath.Join(dir, "config+"+hex.EncodeToString(sum[:8])+".lock"), flock.SetPermissions(0o600))
+	if _, err := f.TryLockContext(ctx, lockRetry); err != nil {
+		return nil, fmt.Errorf("waiting for the lock of config %s: another Tokentray process is changing it (perhaps `tokentray add` or `tokentray secrets`, waiting for the keychain to be unlocked or a passphrase to be typed); let it finish and try again: %w", configPath, err)
+	}
+	var once sync.Once
+	return func() { once.Do(func() { f.Close() }) }, nil
+}
+
+// UpdateConfig loads the config at path, applies change and saves it, all
+// under the config lock, so that no other Tokentray process's change made
+// meanwhile is lost. Nothing is saved when change returns an error. change
+// must not take the config lock itself.
+func UpdateConfig(path string, change func(*Config) error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
+	defer cancel()
+	unlock, err := lockConfig(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cfg, err := Load(path)
+	if err != nil {
+		return err
+	}
+	if err := change(cfg); err != nil {
+		return err
+	}
+	return cfg.Save(path)
 }

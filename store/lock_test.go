@@ -158,3 +158,61 @@ func TestProfileLockNameAndModes(t *testing.T) {
 		assertMode(t, filepath.Join(dir, "prod.lock"), 0o600)
 	}
 }
+
+// meanwhile runs fn in the background and waits until it returns, or for
+// a while when it waits on a lock the caller holds; it returns the wait
+// for fn's end and error.
+func meanwhile(fn func() error) (wait func() error) {
+	done := make(chan error, 1)
+	go func() { done <- fn() }()
+	select {
+	case err := <-done:
+		return func() error { return err }
+	case <-time.After(2 * time.Second):
+		return func() error { return <-done }
+	}
+}
+
+// UpdateConfig changes a config under its lock: a change made while
+// another holds it waits, and both stay.
+func TestUpdateConfig(t *testing.T) {
+	run := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	path := configPath(t)
+	unlock, err := lockConfig(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs := 5
+	wait := meanwhile(func() error {
+		return UpdateConfig(path, func(c *Config) error { c.Settings.ClipboardClearSeconds = &secs; return nil })
+	})
+	cfg := &Config{Profiles: []Profile{{Name: "a", Flow: FlowIdentity}}}
+	if err := cfg.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got.Profile("a"); !ok || got.Settings.ClipboardClear() != 5*time.Second {
+		t.Errorf("config after the update: %+v; want profile a and the new setting", got)
+	}
+
+	if err := UpdateConfig(path, func(c *Config) error { c.Profiles = nil; return errors.New("no") }); err == nil {
+		t.Error("UpdateConfig hid change's error")
+	}
+	if got, _ := Load(path); len(got.Profiles) != 1 {
+		t.Error("UpdateConfig saved a change that failed")
+	}
+
+	entries, err := os.ReadDir(filepath.Join(run, "tokentray", "locks"))
+	if err != nil || len(entries) != 1 || !strings.HasPrefix(entries[0].Name(), "config+") {
+		t.Fatalf("the locks dir holds %v, %v; want one config+….lock", entries, err)
+	}
+	assertMode(t, filepath.Join(run, "tokentray", "locks", entries[0].Name()), 0o600)
+}
