@@ -1,6 +1,10 @@
 package store
 
-import "errors"
+import (
+	"context"
+	"errors"
+	"time"
+)
 
 // Secrets are what a profile keeps in the keychain: the client secret, for
 // the web grant flow the session token, and for a signed-in identity
@@ -11,14 +15,40 @@ type Secrets struct {
 	UIDSignature string // identity flow, signed-in accounts only
 }
 
+// profileLockWait bounds AddProfile's wait for the profile's lock: longer
+// than a refresh in flight holds it (auth's two-minute refresh timeout).
+const profileLockWait = 3 * time.Minute
+
 // AddProfile saves p with its secrets, replacing any profile of that name,
 // as the CLI and the window both do. The device id is made here if there is
 // none yet, so the first request already carries the one kept for good.
+//
+// It holds the config lock throughout, so that a move of the secrets waits
+// (k, opened before, is refused if one came first) and no change saved
+// meanwhile is lost; and, inside it, the profile's lock while writing the
+// secrets, so that a refresh in flight finishes first.
 func AddProfile(configPath string, k Keychain, p Profile, secrets Secrets) error {
+	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
+	defer cancel()
+	unlock, err := lockConfig(ctx, configPath)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	cfg, err := Load(configPath)
 	if err != nil {
 		return err
 	}
+	if err := k.CheckBackend(configPath, cfg.Settings); err != nil {
+		return err
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), profileLockWait)
+	defer cancel()
+	unlockProfile, err := ProfileLocks{}.Lock(ctx, p.Name)
+	if err != nil {
+		return err
+	}
+	defer unlockProfile()
 	// The secret goes first: a profile in the config without its secret
 	// could not get a token.
 	if err := k.SetClientSecret(p.Name, secrets.ClientSecret); err != nil {
