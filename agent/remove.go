@@ -43,9 +43,17 @@ func RemoveProfile(ctx context.Context, configPath string, k store.Keychain, nam
 	}
 	// The config and the agent first, so that nothing starts a refresh of
 	// the profile any more; then its entries go under the profile's lock,
-	// which waits for a refresh already in flight to save and finish.
-	cfg.Remove(name)
-	if err := cfg.Save(configPath); err != nil {
+	// which waits for a refresh already in flight to save and finish. The
+	// config is changed as it is now, under its lock, and released before
+	// the profile's lock is taken (the order is store's: config first).
+	err = store.UpdateConfig(configPath, func(c *store.Config) error {
+		if err := k.CheckBackend(configPath, c.Settings); err != nil {
+			return err
+		}
+		c.Remove(name) // already gone: removed meanwhile, its entries go all the same
+		return nil
+	})
+	if err != nil {
 		return r, err
 	}
 	if reload != nil {

@@ -3,9 +3,12 @@ package agent
 import (
 	"context"
 	"errors"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
@@ -81,5 +84,60 @@ func TestNewFlowUnknown(t *testing.T) {
 	_, err := NewFlow(store.Profile{Name: "x", Flow: "saml"}, store.Secrets{}, auth.Device{})
 	if auth.ActionOf(err) != auth.NeedsUser || !strings.Contains(err.Error(), `"saml"`) {
 		t.Errorf("a flow this version does not know: %v, want one the user must act on", err)
+	}
+}
+
+// A change saved while the grant is being revoked stays: the removal
+// changes the config as it is then, not as it was read before.
+func TestRemoveProfileKeepsChangeMadeMeanwhile(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	path := filepath.Join(t.TempDir(), "config.json")
+	k := store.Keychain{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// The window saves a setting while the revocation is under way.
+		secs := 7
+		if err := store.UpdateConfig(path, func(c *store.Config) error { c.Settings.ClipboardClearSeconds = &secs; return nil }); err != nil {
+			t.Error(err)
+		}
+		http.Error(w, "down", http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	p := store.Profile{Name: "gone", Flow: store.FlowWeb, BaseURL: srv.URL, ClientID: "client"}
+	if err := store.AddProfile(path, k, p, store.Secrets{ClientSecret: "secret", SessionToken: "session"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.SaveToken("gone", auth.Token{AccessToken: "a", RefreshToken: "r", Expiry: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RemoveProfile(t.Context(), path, k, "gone", nil); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := store.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Profiles) != 0 || cfg.Settings.ClipboardClear() != 7*time.Second {
+		t.Errorf("after the removal: profiles %+v, clipboard clear %v; want none and the 7s saved meanwhile", cfg.Profiles, cfg.Settings.ClipboardClear())
+	}
+}
+
+// A Keychain opened before the secrets were moved is refused: deleting
+// from it would leave the profile's secrets behind in the other place.
+func TestRemoveProfileRefusesMovedSecrets(t *testing.T) {
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	path := filepath.Join(t.TempDir(), "config.json")
+	p := store.Profile{Name: "kept", Flow: store.FlowIdentity, BaseURL: "https://api.example.com"}
+	if err := store.AddProfile(path, store.Keychain{}, p, store.Secrets{ClientSecret: "secret"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := store.UpdateConfig(path, func(c *store.Config) error { c.Settings.Secrets = store.SecretsFile; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	_, err := RemoveProfile(t.Context(), path, store.Keychain{}, "kept", nil)
+	if err == nil || !strings.Contains(err.Error(), "moved") {
+		t.Errorf("RemoveProfile with the keychain after a move to the file = %v, want an error saying they moved", err)
+	}
+	if cfg, err := store.Load(path); err != nil || len(cfg.Profiles) != 1 {
+		t.Errorf("the profile was removed from the config (%v)", err)
 	}
 }
