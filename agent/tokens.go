@@ -313,11 +313,24 @@ func (t *Tokens) profile(name string) (store.Profile, auth.Device, error) {
 }
 
 // ensureDeviceID makes the device id once and persists it before use: it
-// is kept for good. Called with t.mu held.
+// is kept for good. It goes into the config as it is now, under the config
+// lock: t.cfg may be older than a change the window or the CLI saved since,
+// which saving t.cfg would undo. Called with t.mu held (lock order: t.mu,
+// then the config lock; no holder of the config lock takes t.mu).
 func (t *Tokens) ensureDeviceID() error {
-	if t.cfg.EnsureDeviceID() {
-		return t.cfg.Save(t.configPath)
+	if t.cfg.DeviceID != "" {
+		return nil
 	}
+	var id string
+	err := store.UpdateConfig(t.configPath, func(c *store.Config) error {
+		c.EnsureDeviceID() // another process may have made one meanwhile
+		id = c.DeviceID
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	t.cfg.DeviceID = id
 	return nil
 }
 
