@@ -271,15 +271,15 @@ func (w *Window) loadProfiles() error {
 	return nil
 }
 
-// updateConfig changes the config file with fn. It reads and writes
-// files: call it in the background.
+// updateConfig changes the config file with fn, under the config lock, so
+// that a change another process saves meanwhile (a move of the secrets)
+// is not undone. It reads and writes files, and may wait for another
+// process: call it in the background.
 func (w *Window) updateConfig(fn func(*store.Config)) error {
-	cfg, err := store.Load(w.configPath)
-	if err != nil {
-		return err
-	}
-	fn(cfg)
-	return cfg.Save(w.configPath)
+	return store.UpdateConfig(w.configPath, func(cfg *store.Config) error {
+		fn(cfg)
+		return nil
+	})
 }
 
 // keychain is where the profiles' secrets live, as the config chooses: the

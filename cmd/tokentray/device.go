@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store"
 )
 
 var deviceCommand = command{
@@ -29,8 +30,15 @@ func runDevice(_ context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	if cfg.EnsureDeviceID() {
-		if err := cfg.Save(path); err != nil {
+	if cfg.DeviceID == "" {
+		// Into the config as it is now: saving cfg could undo a change
+		// another process made since it was read.
+		err := store.UpdateConfig(path, func(c *store.Config) error {
+			c.EnsureDeviceID()
+			cfg.DeviceID = c.DeviceID
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
