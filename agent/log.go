@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,51 +23,66 @@ import (
 // short.
 const minRedacted = 8
 
-// maxRedacted bounds how many values the registry holds: the agent runs for
-// weeks and every refresh brings new tokens. The oldest go first; they are
-// the ones least likely to still be valid.
-const maxRedacted = 256
+// maxRedactedTokens bounds how many tokens the registry holds: the agent
+// runs for weeks and every refresh brings new ones. The oldest go first;
+// they are the ones least likely to still be valid. Secrets read from the
+// keychain are never dropped: they live as long as the profile.
+const maxRedactedTokens = 256
 
 const redactedMark = "[redacted]"
 
 // secrets is the process's registry of values never to log.
 var secrets redactRegistry
 
-// Redact registers values that no log line may contain: secrets read from
-// the keychain and tokens received from a server. Values shorter than
-// minRedacted bytes are ignored. It is safe for concurrent use and cheap
-// for a value already registered.
-func Redact(values ...string) { secrets.add(values...) }
+// Redact registers secrets that no log line may contain for as long as the
+// process runs: client secrets, session tokens, uid signatures, the secrets
+// file's passphrase. Values shorter than minRedacted bytes are ignored. It
+// is safe for concurrent use and cheap for a value already registered.
+func Redact(values ...string) { secrets.add(true, values...) }
+
+// RedactToken registers tokens received from a server, which no log line
+// may contain either. Only the newest maxRedactedTokens are kept, since
+// every refresh brings new ones.
+func RedactToken(values ...string) { secrets.add(false, values...) }
 
 type redactRegistry struct {
-	mu    sync.Mutex
-	order []string            // oldest first, at most maxRedacted
-	known map[string]struct{} // the values in order
-	// active redacts the values in order once stale is false. It is built
-	// at the first line logged after a change, not at each Redact: the CLI
+	mu     sync.Mutex
+	pinned map[string]struct{} // never dropped
+	tokens []string            // oldest first, at most maxRedactedTokens
+	known  map[string]struct{} // the values in tokens
+	// active redacts the values once stale is false. It is built at the
+	// first line logged after a change, not at each Redact: the CLI
 	// registers what it reads but rarely logs, and must start fast.
 	active atomic.Pointer[strings.Replacer]
 	stale  atomic.Bool
 }
 
-func (r *redactRegistry) add(values ...string) {
+func (r *redactRegistry) add(pin bool, values ...string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.known == nil {
+		r.known, r.pinned = map[string]struct{}{}, map[string]struct{}{}
+	}
 	for _, v := range values {
 		if len(v) < minRedacted {
+			continue
+		}
+		if _, ok := r.pinned[v]; ok {
+			continue
+		}
+		if pin {
+			r.pinned[v] = struct{}{}
+			r.stale.Store(true)
 			continue
 		}
 		if _, ok := r.known[v]; ok {
 			continue
 		}
-		if r.known == nil {
-			r.known = map[string]struct{}{}
+		if len(r.tokens) == maxRedactedTokens {
+			delete(r.known, r.tokens[0])
+			r.tokens = r.tokens[1:]
 		}
-		if len(r.order) == maxRedacted {
-			delete(r.known, r.order[0])
-			r.order = r.order[1:]
-		}
-		r.order = append(r.order, v)
+		r.tokens = append(r.tokens, v)
 		r.known[v] = struct{}{}
 		r.stale.Store(true)
 	}
@@ -82,7 +99,7 @@ func (r *redactRegistry) replacer() *strings.Replacer {
 	if r.stale.Load() {
 		var pairs []string
 		seen := map[string]bool{}
-		for _, v := range r.order {
+		for _, v := range slices.Concat(slices.Collect(maps.Keys(r.pinned)), r.tokens) {
 			for _, form := range spellings(v) {
 				if !seen[form] {
 					seen[form] = true

@@ -19,7 +19,7 @@ import (
 func logged(t *testing.T, secrets []string, fn func(l *slog.Logger)) string {
 	t.Helper()
 	var reg redactRegistry
-	reg.add(secrets...)
+	reg.add(true, secrets...)
 	var buf bytes.Buffer
 	fn(slog.New(newLogHandler(&buf, &reg)))
 	return buf.String()
@@ -101,21 +101,26 @@ func TestLogRedactsSecretKeys(t *testing.T) {
 }
 
 // Values too short to be told from ordinary words are not registered, and
-// the registry forgets its oldest values beyond maxRedacted.
+// the registry forgets its oldest tokens beyond maxRedactedTokens, but never
+// a secret from the keychain, however many refreshes come after it.
 func TestLogRegistryBounds(t *testing.T) {
 	var reg redactRegistry
-	reg.add("short", "")
-	if len(reg.order) != 0 || reg.replacer() != nil {
+	reg.add(true, "short", "")
+	reg.add(false, "short", "")
+	if len(reg.tokens) != 0 || len(reg.pinned) != 0 || reg.replacer() != nil {
 		t.Error("a value under minRedacted bytes was registered")
 	}
-	for i := range maxRedacted + 10 {
-		reg.add(fmt.Sprintf("secret-number-%04d", i))
+	const clientSecret = "client-secret-long-lived-4f1c"
+	reg.add(true, clientSecret)
+	for i := range maxRedactedTokens + 10 {
+		reg.add(false, fmt.Sprintf("token-number-%04d", i))
 	}
-	if len(reg.order) != maxRedacted || len(reg.known) != maxRedacted {
-		t.Fatalf("the registry holds %d values (%d known), want %d", len(reg.order), len(reg.known), maxRedacted)
+	if len(reg.tokens) != maxRedactedTokens || len(reg.known) != maxRedactedTokens {
+		t.Fatalf("the registry holds %d tokens (%d known), want %d", len(reg.tokens), len(reg.known), maxRedactedTokens)
 	}
-	if got := reg.replacer().Replace("secret-number-0000 secret-number-0265"); got != "secret-number-0000 "+redactedMark {
-		t.Errorf("redacted: %q; want the oldest forgotten, the newest cut", got)
+	got := reg.replacer().Replace("token-number-0000 token-number-0265 " + clientSecret)
+	if want := "token-number-0000 " + redactedMark + " " + redactedMark; got != want {
+		t.Errorf("redacted: %q; want the oldest token forgotten, the newest and the client secret cut", got)
 	}
 }
 
@@ -129,7 +134,7 @@ func TestLogConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for j := range 100 {
 				s := fmt.Sprintf("concurrent-secret-%d-%d", i, j)
-				reg.add(s)
+				reg.add(j%2 == 0, s)
 				l.Info("got " + s)
 			}
 		})
@@ -182,11 +187,11 @@ func TestSetupLoggingRoutesStandardLog(t *testing.T) {
 // BenchmarkLogHandler logs a typical line with a full registry of
 // token-sized secrets, none of which it holds.
 func BenchmarkLogHandler(b *testing.B) {
-	for _, n := range []int{0, 16, maxRedacted} {
+	for _, n := range []int{0, 16, maxRedactedTokens} {
 		b.Run(strconv.Itoa(n)+"-secrets", func(b *testing.B) {
 			var reg redactRegistry
 			for i := range n {
-				reg.add(fmt.Sprintf("eyJ%04d", i) + strings.Repeat("x", 2000))
+				reg.add(false, fmt.Sprintf("eyJ%04d", i)+strings.Repeat("x", 2000))
 			}
 			var buf bytes.Buffer
 			l := slog.New(newLogHandler(&buf, &reg))

@@ -424,14 +424,14 @@ func (s serialKeychain) LoadToken(profile string) (auth.Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, found, err := s.k.LoadToken(profile)
-	Redact(t.AccessToken, t.RefreshToken)
+	RedactToken(t.AccessToken, t.RefreshToken)
 	return t, found, err
 }
 
 // SaveToken is store.Keychain's, serialised. The Keeper saves every token
 // a server issues before handing it out, so each is redacted from then on.
 func (s serialKeychain) SaveToken(profile string, t auth.Token) error {
-	Redact(t.AccessToken, t.RefreshToken)
+	RedactToken(t.AccessToken, t.RefreshToken)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.k.SaveToken(profile, t)
