@@ -7,9 +7,20 @@ import (
 	"time"
 )
 
-// ListenGUI is called by a running GUI: every connection to the GUI socket
-// means "show your window". It fails when another GUI already listens, so a
-// second GUI can hand over to the first and exit.
+// What a client of the GUI socket writes: the one byte it says. A client
+// that writes nothing asks to be shown the window, as before the byte.
+const (
+	guiShow  = 's'
+	guiProbe = '?' // only asks whether a GUI runs: nothing is shown
+)
+
+// guiReadWait bounds how long the GUI waits for a client's byte.
+const guiReadWait = time.Second
+
+// ListenGUI is called by a running GUI: a connection to the GUI socket
+// means "show your window", unless it says it only probes (GUIOpen). It
+// fails when another GUI already listens, so a second GUI can hand over to
+// the first and exit.
 func ListenGUI(show func()) (net.Listener, error) {
 	path, err := GUISocketPath()
 	if err != nil {
@@ -30,8 +41,16 @@ func ListenGUI(show func()) (net.Listener, error) {
 			if err != nil {
 				return
 			}
-			conn.Close()
-			show()
+			go func() {
+				conn.SetReadDeadline(time.Now().Add(guiReadWait))
+				var b [1]byte
+				n, _ := conn.Read(b[:])
+				conn.Close()
+				if n == 1 && b[0] == guiProbe {
+					return
+				}
+				show()
+			}()
 		}
 	}()
 	return ln, nil
@@ -42,6 +61,16 @@ var ErrGUIRunning = errors.New("the Tokentray window is already open")
 
 // FocusGUI asks a running GUI to show its window; it fails when none runs.
 func FocusGUI() error {
+	return dialGUI(guiShow)
+}
+
+// GUIOpen reports whether a GUI runs, without showing its window.
+func GUIOpen() bool {
+	return dialGUI(guiProbe) == nil
+}
+
+// dialGUI says what to the running GUI; it fails when none runs.
+func dialGUI(what byte) error {
 	path, err := GUISocketPath()
 	if err != nil {
 		return err
@@ -50,5 +79,10 @@ func FocusGUI() error {
 	if err != nil {
 		return err
 	}
-	return conn.Close()
+	defer conn.Close()
+	// A GUI that listens has been found even if the byte does not arrive:
+	// it then shows its window, as it always did.
+	conn.SetWriteDeadline(time.Now().Add(time.Second))
+	conn.Write([]byte{what})
+	return nil
 }
