@@ -25,10 +25,13 @@ the terminal, twice when the file is made. The agent has no terminal: start
 it with the variable set. Tokentray never picks the file by itself, not
 even when the keychain fails.
 
-Moving holds every profile's lock, copies each secret, reads it back,
-switches the config and only then deletes the old copies, so a failure
-loses nothing; run it again to finish a move cut short. Quit the agent
-first and start it again afterwards.`,
+Moving holds the config's and every profile's lock, copies each secret,
+reads it back, switches the config and only then deletes the old copies,
+so a failure loses nothing; run it again to finish a move cut short. A
+copy is deleted only where the other place holds the same value, and an
+entry only the destination holds is kept: either may be the only one, if
+the config named the wrong place. Quit the agent and close the window
+first, and start the agent again afterwards.`,
 	run: runSecrets,
 }
 
@@ -55,9 +58,17 @@ func runSecrets(ctx context.Context, args []string, std stdio) error {
 			return errors.New("the agent is running: quit it (tray menu → Quit), run this again, then start the agent again")
 		}
 	}
+	// Nor while the window is open: what it is saving or testing when the
+	// move starts was read from the old place.
+	if agent.GUIOpen() {
+		return errors.New("the Tokentray window is open: close it, run this again, then open it again")
+	}
 	moved, err := store.MoveSecrets(ctx, path, to, askPassphrase())
 	if errors.Is(err, store.ErrSameBackend) {
 		fmt.Fprintf(std.err, "Nothing to move. %s\n", describeSecrets(path, cfg.Settings))
+		if err != store.ErrSameBackend {
+			return err // entries left in the other place: the person must look
+		}
 		return nil
 	}
 	if err != nil {

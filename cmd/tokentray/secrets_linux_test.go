@@ -322,3 +322,56 @@ func TestDoctorSecretsFile(t *testing.T) {
 		t.Errorf("doctor on the file without the passphrase: exit %d, want %d", code, exitUserMust)
 	}
 }
+
+// `tokentray secrets` moves nothing while the window is open, and asking
+// does not bring the window up; nor does it delete the only copy of a
+// secret when the config names the wrong place, and it says which entries
+// it left.
+func TestSecretsRefusals(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	env = privateKeyring(t, withoutVar(env, store.DefaultPassphraseEnv))
+	const passphrase = "correct horse battery staple"
+	env = append(env, store.DefaultPassphraseEnv+"="+passphrase)
+	c := newCLI(t, env, "secret-only-in-file")
+	c.must("secret-only-in-file\n", "add", "p", "--url", "https://api.example.com", "--client-key", "k")
+	c.must("", "secrets", "file")
+
+	// The config restored from a backup of before the move: it names the
+	// keychain, which no longer has the secret.
+	configPath := filepath.Join(configHome(env), "tokentray", "config.json")
+	cfg, err := store.Load(configPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Settings.Secrets = ""
+	if err := cfg.Save(configPath); err != nil {
+		t.Fatal(err)
+	}
+	vaultPath := filepath.Join(configHome(env), "tokentray", "secrets.enc")
+	before, err := os.ReadFile(vaultPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := c.run("", "secrets", "keychain"); code != exitError || !strings.Contains(stderr, "p/client-secret") || !strings.Contains(stderr, `"secrets": "file"`) {
+		t.Errorf("secrets keychain with the secret in the file alone: exit %d, %q; want %d naming the entry left and what to set", code, stderr, exitError)
+	}
+	if after, err := os.ReadFile(vaultPath); err != nil || !bytes.Equal(after, before) {
+		t.Errorf("the secrets file changed (%v)", err)
+	}
+
+	t.Setenv("XDG_RUNTIME_DIR", runtimeDir) // where the CLI looks for the window
+	shown := make(chan struct{}, 1)
+	ln, err := agent.ListenGUI(func() { shown <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, stderr, code := c.run("", "secrets", "file"); code != exitError || !strings.Contains(stderr, "window is open") {
+		t.Errorf("secrets file with the window open: exit %d, %q; want %d saying to close the window", code, stderr, exitError)
+	}
+	select {
+	case <-shown:
+		t.Error("asking whether the window is open showed it")
+	case <-time.After(2 * time.Second):
+	}
+}
