@@ -227,6 +227,13 @@ func (t *Tray) copy(profile, what string, copyFn func(context.Context, *Tokens, 
 	tok, err := copyFn(ctx, t.Tokens, t.Clipboard, profile)
 	if err != nil {
 		log.Printf("copy %s of %s: %v", what, profile, err)
+		// A click that copied nothing must say so, or the next paste is
+		// whatever was on the clipboard before.
+		if t.Notify != nil {
+			if nerr := t.Notify("Tokentray did not copy "+what+" of "+profile, shorten(err.Error())); nerr != nil {
+				log.Printf("notifying that the copy failed: %v", nerr)
+			}
+		}
 		return
 	}
 	log.Printf("copied %s of %s, valid until %s", what, profile, tok.Expiry.Format(time.RFC3339))

@@ -1,6 +1,8 @@
 package agent
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -94,5 +96,27 @@ func TestTooltip(t *testing.T) {
 func TestMenuLabel(t *testing.T) {
 	if got := menuLabel("my_profile"); got != "my__profile" {
 		t.Errorf("menuLabel = %q: a single underscore would be read as a mnemonic", got)
+	}
+}
+
+// A Copy click that copied nothing says so, since the next paste would be
+// whatever was on the clipboard before; a copy that worked says nothing.
+func TestTrayCopyFailureNotifies(t *testing.T) {
+	var notes []string
+	tray := &Tray{Notify: func(summary, body string) error {
+		notes = append(notes, summary+": "+body)
+		return nil
+	}}
+	tray.copy("work", "the token", func(context.Context, *Tokens, *Clipboard, string) (auth.Token, error) {
+		return auth.Token{Expiry: time.Now().Add(time.Hour)}, nil
+	})
+	if len(notes) != 0 {
+		t.Fatalf("a copy that worked notified: %q", notes)
+	}
+	tray.copy("work", "the token", func(context.Context, *Tokens, *Clipboard, string) (auth.Token, error) {
+		return auth.Token{}, errors.New("no clipboard to copy to: no display")
+	})
+	if want := "Tokentray did not copy the token of work: no clipboard to copy to: no display"; len(notes) != 1 || notes[0] != want {
+		t.Errorf("notes %q, want [%q]", notes, want)
 	}
 }
