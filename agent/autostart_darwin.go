@@ -24,6 +24,10 @@ func autostartContent(exe string, args []string) []byte {
 	return launchAgent(exe, args)
 }
 
+// autostartActive says whether a LaunchAgent runs at login. Tokentray's
+// has no Disabled key, and launchctl keeps its own overrides elsewhere.
+func autostartActive([]byte) bool { return true }
+
 // launchAgent is the property list that has launchd run exe with args once
 // at login; the agent is not kept alive, so Quit in the tray is final.
 func launchAgent(exe string, args []string) []byte {

@@ -10,7 +10,8 @@ import (
 )
 
 // On Linux and macOS, starting at login is a file that the desktop (XDG
-// autostart) or launchd reads: present means on.
+// autostart) or launchd reads: present, and not switched off inside, means
+// on.
 
 // AutostartEnabled reports whether the agent starts at login.
 func AutostartEnabled() (bool, error) {
@@ -18,11 +19,14 @@ func AutostartEnabled() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	_, err = os.Stat(path)
+	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, nil
 	}
-	return err == nil, err
+	if err != nil {
+		return false, err
+	}
+	return autostartActive(data), nil
 }
 
 // SetAutostart makes the agent start at login, or not.

@@ -24,6 +24,18 @@ func autostartContent(exe string, args []string) []byte {
 	return []byte(desktopEntry(exe, args))
 }
 
+// autostartActive says whether an autostart entry runs at login: GNOME's
+// and KDE's startup settings switch one off in place rather than delete it.
+func autostartActive(entry []byte) bool {
+	for _, line := range strings.Split(string(entry), "\n") {
+		switch strings.TrimSpace(line) {
+		case "Hidden=true", "X-GNOME-Autostart-enabled=false":
+			return false
+		}
+	}
+	return true
+}
+
 // desktopEntry is the autostart entry running exe with args.
 func desktopEntry(exe string, args []string) string {
 	words := []string{desktopQuote(exe)}

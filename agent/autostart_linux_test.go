@@ -41,9 +41,21 @@ func TestAutostartLinux(t *testing.T) {
 		t.Errorf("the entry does not start with its group header:\n%s", text)
 	}
 
-	// Turning it on again rewrites the entry rather than failing.
-	if err := SetAutostart(true); err != nil {
-		t.Errorf("SetAutostart(true) twice: %v", err)
+	// GNOME's and KDE's startup settings switch an entry off in place; it
+	// then reads as off, and turning it on rewrites it.
+	for _, off := range []string{"X-GNOME-Autostart-enabled=false", "Hidden=true"} {
+		if err := os.WriteFile(entry, []byte(strings.Replace(text, "X-GNOME-Autostart-enabled=true", off, 1)+off+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if on, err := AutostartEnabled(); err != nil || on {
+			t.Errorf("an entry with %s reads as enabled %v, %v; want false", off, on, err)
+		}
+		if err := SetAutostart(true); err != nil {
+			t.Errorf("SetAutostart(true) over an entry switched off: %v", err)
+		}
+		if on, err := AutostartEnabled(); err != nil || !on {
+			t.Errorf("SetAutostart(true) over an entry with %s: enabled %v, %v; want true", off, on, err)
+		}
 	}
 	if err := SetAutostart(false); err != nil {
 		t.Fatal(err)
