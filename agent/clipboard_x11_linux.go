@@ -25,6 +25,12 @@ type x11Clipboard struct {
 	// stamps carries the server times of our PropertyNotify events: the
 	// timestamp ICCCM asks a new owner to claim the selection with.
 	stamps chan xproto.Timestamp
+	// requests carries paste requests from serve, which only reads events,
+	// to answer, which makes the X requests: xgb stops reading the wire
+	// while its event queue is full, and now and then waits for a reply
+	// before it sends a request, so the goroutine that drains the events
+	// must never wait on one.
+	requests chan xproto.SelectionRequestEvent
 
 	mu    sync.Mutex
 	text  []byte // what we serve; nil while we do not own the selection
@@ -35,6 +41,11 @@ type x11Atoms struct {
 	clipboard, targets, timestamp, utf8, text, textPlain, textPlainUTF8, hint, stamp xproto.Atom
 }
 
+// pendingPastes is how many paste requests wait for an answer; beyond it
+// a flood of them is dropped, each requestor giving up after its own
+// timeout, rather than stall the clipboard.
+const pendingPastes = 256
+
 // stampTimeout bounds the wait for the X server's answer to our own
 // property change: it answers within milliseconds unless it is gone.
 const stampTimeout = 5 * time.Second
@@ -44,12 +55,13 @@ func openX11Clipboard() (*x11Clipboard, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to the X display: %w", err)
 	}
-	x := &x11Clipboard{conn: conn, stamps: make(chan xproto.Timestamp, 1)}
+	x := &x11Clipboard{conn: conn, stamps: make(chan xproto.Timestamp, 1), requests: make(chan xproto.SelectionRequestEvent, pendingPastes)}
 	if err := x.setUp(); err != nil {
 		conn.Close()
 		return nil, err
 	}
 	go x.serve()
+	go x.answerAll()
 	return x, nil
 }
 
@@ -123,10 +135,9 @@ func (x *x11Clipboard) serverTime() (xproto.Timestamp, error) {
 	case <-x.stamps: // a stale one, from a copy that gave up waiting
 	default:
 	}
-	err := xproto.ChangePropertyChecked(x.conn, xproto.PropModeAppend, x.window, x.atoms.stamp, xproto.AtomString, 8, 0, nil).Check()
-	if err != nil {
-		return 0, fmt.Errorf("X clipboard: %w", err)
-	}
+	// Unchecked: the PropertyNotify is the answer, and the wait for it is
+	// bounded where a Check would not be.
+	xproto.ChangeProperty(x.conn, xproto.PropModeAppend, x.window, x.atoms.stamp, xproto.AtomString, 8, 0, nil)
 	select {
 	case t := <-x.stamps:
 		return t, nil
@@ -145,9 +156,15 @@ func (x *x11Clipboard) clearIf(text string) (bool, error) {
 	}
 	x.disown()
 	// With our own timestamp, this is a no-op if another client took the
-	// selection in the meantime.
-	err := xproto.SetSelectionOwnerChecked(x.conn, xproto.WindowNone, x.atoms.clipboard, since).Check()
-	return err == nil, err
+	// selection in the meantime, so only the owner afterwards tells.
+	if err := xproto.SetSelectionOwnerChecked(x.conn, xproto.WindowNone, x.atoms.clipboard, since).Check(); err != nil {
+		return false, fmt.Errorf("clearing the X clipboard: %w", err)
+	}
+	owner, err := xproto.GetSelectionOwner(x.conn, x.atoms.clipboard).Reply()
+	if err != nil {
+		return false, fmt.Errorf("reading the X clipboard's owner: %w", err)
+	}
+	return owner.Owner == xproto.WindowNone, nil
 }
 
 func (x *x11Clipboard) close(text string) {
@@ -163,9 +180,11 @@ func (x *x11Clipboard) disown() {
 	x.mu.Unlock()
 }
 
-// serve answers the X events of our window until the connection closes. It
-// blocks on the socket: no wake-up while nobody pastes.
+// serve handles the X events of our window until the connection closes,
+// passing paste requests on to answerAll. It blocks on the socket: no
+// wake-up while nobody pastes.
 func (x *x11Clipboard) serve() {
+	defer close(x.requests)
 	for {
 		ev, err := x.conn.WaitForEvent()
 		switch {
@@ -192,8 +211,18 @@ func (x *x11Clipboard) serve() {
 			}
 			x.mu.Unlock()
 		case xproto.SelectionRequestEvent:
-			x.answer(ev)
+			select {
+			case x.requests <- ev:
+			default:
+			}
 		}
+	}
+}
+
+// answerAll answers the paste requests serve passes on, until it stops.
+func (x *x11Clipboard) answerAll() {
+	for req := range x.requests {
+		x.answer(req)
 	}
 }
 
@@ -207,7 +236,9 @@ func (x *x11Clipboard) answer(req xproto.SelectionRequestEvent) {
 	x.mu.Lock()
 	text, since := x.text, x.since
 	x.mu.Unlock()
-	ok := req.Selection == x.atoms.clipboard && text != nil && x.reply(req.Requestor, property, req.Target, text, since) == nil
+	// ICCCM: a request dated before we owned the selection is refused.
+	current := req.Time == xproto.TimeCurrentTime || int32(req.Time-since) >= 0
+	ok := req.Selection == x.atoms.clipboard && text != nil && current && x.reply(req.Requestor, property, req.Target, text, since) == nil
 	if !ok {
 		property = xproto.AtomNone
 	}
@@ -217,10 +248,15 @@ func (x *x11Clipboard) answer(req xproto.SelectionRequestEvent) {
 	xproto.SendEvent(x.conn, false, req.Requestor, xproto.EventMaskNoEvent, string(notify.Bytes()))
 }
 
+// reply writes target to the requestor's property, unchecked: the server
+// handles requests in order, so the SelectionNotify that answer sends next
+// reaches the requestor after the property is set, and an error (a
+// requestor gone meanwhile) comes as an event, which serve skips.
 func (x *x11Clipboard) reply(window xproto.Window, property, target xproto.Atom, text []byte, since xproto.Timestamp) error {
 	a := x.atoms
 	change := func(typ xproto.Atom, format byte, n int, data []byte) error {
-		return xproto.ChangePropertyChecked(x.conn, xproto.PropModeReplace, window, property, typ, format, uint32(n), data).Check()
+		xproto.ChangeProperty(x.conn, xproto.PropModeReplace, window, property, typ, format, uint32(n), data)
+		return nil
 	}
 	switch target {
 	case a.targets:
