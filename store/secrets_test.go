@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,6 +25,31 @@ func (h *hookKeyring) Set(service, user, password string) error {
 		f()
 	}
 	return h.goKeyring.Set(service, user, password)
+}
+
+// lockedKeyring is go-keyring's mock, which is not safe for concurrent use,
+// made so.
+type lockedKeyring struct {
+	mu sync.Mutex
+	goKeyring
+}
+
+func (l *lockedKeyring) Set(service, user, password string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.goKeyring.Set(service, user, password)
+}
+
+func (l *lockedKeyring) Get(service, user string) (string, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.goKeyring.Get(service, user)
+}
+
+func (l *lockedKeyring) Delete(service, user string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.goKeyring.Delete(service, user)
 }
 
 // moveSetup saves a config with profiles a and b that keeps its secrets in
@@ -152,13 +178,16 @@ func TestAddProfileTakesProfileLock(t *testing.T) {
 		return
 	}
 	path, _ := moveSetup(t)
+	// The flock orders the two goroutines, but the race detector does not
+	// know it; the mock keyring needs its own lock.
+	k := Keychain{kr: &lockedKeyring{}}
 	unlock, err := ProfileLocks{}.Lock(t.Context(), "c")
 	if err != nil {
 		t.Fatal(err)
 	}
 	added := make(chan error, 1)
 	go func() {
-		added <- AddProfile(path, Keychain{}, Profile{Name: "c", Flow: FlowIdentity, BaseURL: "https://api.example.com"}, Secrets{ClientSecret: "s"})
+		added <- AddProfile(path, k, Profile{Name: "c", Flow: FlowIdentity, BaseURL: "https://api.example.com"}, Secrets{ClientSecret: "s"})
 	}()
 	select {
 	case err := <-added:
@@ -166,7 +195,7 @@ func TestAddProfileTakesProfileLock(t *testing.T) {
 		t.Fatalf("AddProfile returned (%v) while another held the profile's lock", err)
 	case <-time.After(200 * time.Millisecond):
 	}
-	if _, err := (Keychain{}).ClientSecret("c"); !errors.Is(err, ErrNotFound) {
+	if _, err := k.ClientSecret("c"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("AddProfile wrote the client secret while another held the lock: %v", err)
 	}
 	unlock()
