@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 
 	"fyne.io/systray"
@@ -47,6 +49,8 @@ func Run(socket, configPath string) error {
 		}
 	}()
 	log.Printf("Tokentray agent %d listening on %s", os.Getpid(), socket)
+	stopSignals := quitOnSignal()
+	defer stopSignals()
 	systray.Run(tray.OnReady, func() {
 		// A token left on the clipboard would outlive the agent that
 		// was to clear it.
@@ -55,6 +59,29 @@ func Run(socket, configPath string) error {
 		os.Remove(socket)
 	})
 	return nil
+}
+
+// quitOnSignal has a logout's SIGHUP, a `kill`'s SIGTERM and a terminal's
+// Ctrl-C quit the agent as its menu does, so that it clears the clipboard
+// and removes its socket on the way out. A second signal, once the first is
+// being handled, stops the agent at once. The returned func stops watching.
+func quitOnSignal() (stop func()) {
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		select {
+		case sig := <-signals:
+			signal.Stop(signals)
+			log.Printf("quitting on %s", sig)
+			systray.Quit()
+		case <-done:
+		}
+	}()
+	return func() {
+		signal.Stop(signals)
+		close(done)
+	}
 }
 
 // logStates writes each profile's state changes to the log, so that "why
