@@ -547,17 +547,17 @@ func (ed *editor) fetch(ctx context.Context, p store.Profile, typed store.Secret
 	if err != nil {
 		return auth.Token{}, err
 	}
-	cfg, err := store.Load(ed.w.configPath)
-	if err != nil {
+	// The device id is kept for good from its first use on; it is made
+	// under the config lock, so no change saved meanwhile is undone.
+	var deviceID string
+	if err := store.UpdateConfig(ed.w.configPath, func(c *store.Config) error {
+		c.EnsureDeviceID()
+		deviceID = c.DeviceID
+		return nil
+	}); err != nil {
 		return auth.Token{}, err
 	}
-	if cfg.EnsureDeviceID() {
-		// The device id is kept for good from its first use on.
-		if err := cfg.Save(ed.w.configPath); err != nil {
-			return auth.Token{}, err
-		}
-	}
-	flow, err := agent.NewFlow(p, secrets, agent.ProfileDevice(cfg.DeviceID, ed.detected, p))
+	flow, err := agent.NewFlow(p, secrets, agent.ProfileDevice(deviceID, ed.detected, p))
 	if err != nil {
 		return auth.Token{}, err
 	}
