@@ -238,7 +238,7 @@ func (x *x11Clipboard) answer(req xproto.SelectionRequestEvent) {
 	x.mu.Unlock()
 	// ICCCM: a request dated before we owned the selection is refused.
 	current := req.Time == xproto.TimeCurrentTime || int32(req.Time-since) >= 0
-	ok := req.Selection == x.atoms.clipboard && text != nil && current && x.reply(req.Requestor, property, req.Target, text, since) == nil
+	ok := req.Selection == x.atoms.clipboard && text != nil && current && x.reply(req.Requestor, property, req.Target, text, since)
 	if !ok {
 		property = xproto.AtomNone
 	}
@@ -248,15 +248,16 @@ func (x *x11Clipboard) answer(req xproto.SelectionRequestEvent) {
 	xproto.SendEvent(x.conn, false, req.Requestor, xproto.EventMaskNoEvent, string(notify.Bytes()))
 }
 
-// reply writes target to the requestor's property, unchecked: the server
-// handles requests in order, so the SelectionNotify that answer sends next
-// reaches the requestor after the property is set, and an error (a
-// requestor gone meanwhile) comes as an event, which serve skips.
-func (x *x11Clipboard) reply(window xproto.Window, property, target xproto.Atom, text []byte, since xproto.Timestamp) error {
+// reply writes target to the requestor's property and says whether it is
+// one we serve. Unchecked: the server handles requests in order, so the
+// SelectionNotify that answer sends next reaches the requestor after the
+// property is set, and an error (a requestor gone meanwhile) comes as an
+// event, which serve skips.
+func (x *x11Clipboard) reply(window xproto.Window, property, target xproto.Atom, text []byte, since xproto.Timestamp) bool {
 	a := x.atoms
-	change := func(typ xproto.Atom, format byte, n int, data []byte) error {
+	change := func(typ xproto.Atom, format byte, n int, data []byte) bool {
 		xproto.ChangeProperty(x.conn, xproto.PropModeReplace, window, property, typ, format, uint32(n), data)
-		return nil
+		return true
 	}
 	switch target {
 	case a.targets:
@@ -278,6 +279,6 @@ func (x *x11Clipboard) reply(window xproto.Window, property, target xproto.Atom,
 	case a.hint:
 		return change(a.hint, 8, len("secret"), []byte("secret"))
 	default:
-		return errors.New("unsupported target")
+		return false
 	}
 }
