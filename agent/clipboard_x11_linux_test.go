@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,8 @@ type pastingClient struct {
 	notified                  chan xproto.SelectionNotifyEvent
 }
 
+var holdDisplay sync.Once
+
 // newPastingClient connects to the session's display; it skips outside a
 // desktop session and fails inside a broken one.
 func newPastingClient(t *testing.T) *pastingClient {
@@ -30,6 +33,16 @@ func newPastingClient(t *testing.T) *pastingClient {
 		}
 		t.Skip("needs an X display: run through .ci/desktop-session (make test does)")
 	}
+	holdDisplay.Do(func() {
+		// Xvfb resets when its last client leaves, refusing connections
+		// meanwhile: one connection kept for the whole run keeps it up
+		// between tests. It may be resetting now, after another package's.
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if _, err := xgb.NewConn(); err == nil || time.Now().After(deadline) {
+				return
+			}
+		}
+	})
 	conn, err := xgb.NewConn()
 	if err != nil {
 		t.Fatal(err)
