@@ -22,8 +22,9 @@ type Removal struct {
 
 // RemoveProfile deletes profile name from the config at configPath and
 // every keychain entry it owns, as `tokentray remove` and the window's
-// Delete both do. A web grant's refresh token is revoked first, best
-// effort: a server that cannot be reached does not keep the profile.
+// Delete both do. A web grant's refresh token is revoked before its entries
+// go, best effort: a server that cannot be reached does not keep the
+// profile.
 // reload, when not nil, is called once the config no longer has the
 // profile, to tell a running agent.
 func RemoveProfile(ctx context.Context, configPath string, k store.Keychain, name string, reload func(context.Context)) (Removal, error) {
@@ -36,11 +37,6 @@ func RemoveProfile(ctx context.Context, configPath string, k store.Keychain, nam
 		return Removal{}, unknownProfile(name, cfg.Profiles)
 	}
 	var r Removal
-	if p.Flow == store.FlowWeb {
-		if err := revoke(ctx, k, p); err != nil {
-			r.NotRevoked = fmt.Errorf("at %s: %w", p.BaseURL, err)
-		}
-	}
 	// The config and the agent first, so that nothing starts a refresh of
 	// the profile any more; then its entries go under the profile's lock,
 	// which waits for a refresh already in flight to save and finish. The
@@ -64,6 +60,13 @@ func RemoveProfile(ctx context.Context, configPath string, k store.Keychain, nam
 		return r, err
 	}
 	defer unlock()
+	// Revoked only now: a refresh that rotated the refresh token has saved
+	// the new one, which is the one to revoke.
+	if p.Flow == store.FlowWeb {
+		if err := revoke(ctx, k, p); err != nil {
+			r.NotRevoked = fmt.Errorf("at %s: %w", p.BaseURL, err)
+		}
+	}
 	if err := k.DeleteProfile(name); err != nil {
 		return r, fmt.Errorf("removed profile %s from the config, but not its keychain entries (service %q, accounts %s/…): %w", name, store.Service, name, err)
 	}
