@@ -470,17 +470,25 @@ func (ed *editor) secrets(p store.Profile, typed store.Secrets) (store.Secrets, 
 	return typed, nil
 }
 
+// begin validates the form for a save or a test and takes its values, on
+// the Fyne thread; ok is false while one runs already or a field is wrong.
+func (ed *editor) begin() (p store.Profile, typed store.Secrets, ok bool) {
+	if ed.working {
+		return store.Profile{}, store.Secrets{}, false
+	}
+	if p, ok = ed.validate(); !ok {
+		return store.Profile{}, store.Secrets{}, false
+	}
+	return p, ed.typedSecrets(), true
+}
+
 // submit validates every field, then saves the profile, has the agent read
 // it and shows its token view.
 func (ed *editor) submit() {
-	if ed.working {
-		return
-	}
-	p, ok := ed.validate()
+	p, typed, ok := ed.begin()
 	if !ok {
 		return
 	}
-	typed := ed.typedSecrets()
 	ed.busy("Saving…")
 	ed.w.goBackground(func(ctx context.Context) {
 		secrets, err := ed.secrets(p, typed)
@@ -513,14 +521,10 @@ func (ed *editor) submit() {
 // is built here, in the window's process, and a web grant's refresh token
 // is revoked again at once, so a test leaves no live grant behind.
 func (ed *editor) runTest() {
-	if ed.working {
-		return
-	}
-	p, ok := ed.validate()
+	p, typed, ok := ed.begin()
 	if !ok {
 		return
 	}
-	typed := ed.typedSecrets()
 	ed.busy("Asking " + p.BaseURL + " for a token…")
 	ed.w.goBackground(func(ctx context.Context) {
 		tok, err := ed.fetch(ctx, p, typed)
