@@ -321,12 +321,7 @@ func (t *Tokens) ensureDeviceID() error {
 	if t.cfg.DeviceID != "" {
 		return nil
 	}
-	var id string
-	err := store.UpdateConfig(t.configPath, func(c *store.Config) error {
-		c.EnsureDeviceID() // another process may have made one meanwhile
-		id = c.DeviceID
-		return nil
-	})
+	id, err := store.DeviceID(t.configPath)
 	if err != nil {
 		return err
 	}

@@ -105,6 +105,27 @@ func lockConfig(ctx context.Context, configPath string) (unlock func(), err erro
 	return func() { once.Do(func() { f.Close() }) }, nil
 }
 
+// DeviceID returns the installation's device id from the config at path,
+// making and saving it first, under the config lock, when there is none
+// yet: it is kept for good from its first use on, and only this first call
+// writes.
+func DeviceID(path string) (string, error) {
+	cfg, err := Load(path)
+	if err != nil {
+		return "", err
+	}
+	if cfg.DeviceID != "" {
+		return cfg.DeviceID, nil
+	}
+	var id string
+	err = UpdateConfig(path, func(c *Config) error {
+		c.EnsureDeviceID() // another process may have made one meanwhile
+		id = c.DeviceID
+		return nil
+	})
+	return id, err
+}
+
 // UpdateConfig loads the config at path, applies change and saves it, all
 // under the config lock, so that no other Tokentray process's change made
 // meanwhile is lost. Nothing is saved when change returns an error. change

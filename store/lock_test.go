@@ -216,3 +216,26 @@ func TestUpdateConfig(t *testing.T) {
 	}
 	assertMode(t, filepath.Join(run, "tokentray", "locks", entries[0].Name()), 0o600)
 }
+
+// DeviceID makes the id once, keeps it, and does not rewrite the config
+// once there is one.
+func TestDeviceID(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokentray", "config.json")
+	first, err := DeviceID(path)
+	if err != nil || first == "" {
+		t.Fatalf("DeviceID on no config: %q, %v", first, err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatalf("the new id was not saved: %v", err)
+	}
+	// A later write shows in the modification time, which needs a tick.
+	time.Sleep(20 * time.Millisecond)
+	again, err := DeviceID(path)
+	if err != nil || again != first {
+		t.Errorf("second DeviceID: %q, %v; want %q kept", again, err, first)
+	}
+	if after, err := os.Stat(path); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("DeviceID rewrote a config that had an id: %v", err)
+	}
+}

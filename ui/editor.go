@@ -551,14 +551,8 @@ func (ed *editor) fetch(ctx context.Context, p store.Profile, typed store.Secret
 	if err != nil {
 		return auth.Token{}, err
 	}
-	// The device id is kept for good from its first use on; it is made
-	// under the config lock, so no change saved meanwhile is undone.
-	var deviceID string
-	if err := store.UpdateConfig(ed.w.configPath, func(c *store.Config) error {
-		c.EnsureDeviceID()
-		deviceID = c.DeviceID
-		return nil
-	}); err != nil {
+	deviceID, err := store.DeviceID(ed.w.configPath)
+	if err != nil {
 		return auth.Token{}, err
 	}
 	flow, err := agent.NewFlow(p, secrets, agent.ProfileDevice(deviceID, ed.detected, p))

@@ -26,21 +26,14 @@ func runDevice(_ context.Context, args []string, std stdio) error {
 	if fs.NArg() > 0 {
 		return usageError{"device takes no arguments"}
 	}
-	path, cfg, err := loadConfig()
+	path, err := store.DefaultPath()
 	if err != nil {
 		return err
 	}
-	if cfg.DeviceID == "" {
-		// Into the config as it is now: saving cfg could undo a change
-		// another process made since it was read.
-		err := store.UpdateConfig(path, func(c *store.Config) error {
-			c.EnsureDeviceID()
-			cfg.DeviceID = c.DeviceID
-			return nil
-		})
-		if err != nil {
-			return err
-		}
+	// Made and saved the first time it is asked for, under the config lock.
+	deviceID, err := store.DeviceID(path)
+	if err != nil {
+		return err
 	}
 	info := auth.DetectDeviceInfo()
 	network := auth.DetectNetworkType()
@@ -52,13 +45,13 @@ func runDevice(_ context.Context, args []string, std stdio) error {
 			DeviceInfo  string           `json:"device_info"`
 			Decoded     auth.DeviceInfo  `json:"device_info_decoded"`
 			NetworkType auth.NetworkType `json:"network_type"`
-		}{cfg.DeviceID, info.Encode(), info, network})
+		}{deviceID, info.Encode(), info, network})
 	}
 	decoded, err := json.Marshal(info)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(std.out, "device id:    %s\n", cfg.DeviceID)
+	fmt.Fprintf(std.out, "device id:    %s\n", deviceID)
 	fmt.Fprintf(std.out, "device_info:  %s\n", info.Encode())
 	fmt.Fprintf(std.out, "  decoded:    %s\n", decoded)
 	fmt.Fprintf(std.out, "network type: %s\n", network)
