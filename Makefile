@@ -6,7 +6,7 @@ BUILD := build
 SESSION := .ci/desktop-session
 # The packages that link no Fyne get the race detector; the Fyne ones are
 # tested without it, as Fyne's own CI does, to keep `make test` short.
-RACE_PKGS := ./auth/... ./store/... ./agent/... ./cmd/...
+RACE_PKGS := ./auth/... ./store/... ./profile/... ./agent/... ./cmd/... ./internal/...
 GUI_PKGS := ./ui/... .
 
 # The packaging CLI, pinned, installed into $(BUILD) by `make package`.

@@ -18,7 +18,7 @@ import (
 	"github.com/jezek/xgb/xproto"
 	"github.com/jezek/xgb/xtest"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -154,7 +154,7 @@ func TestGUIWindow(t *testing.T) {
 		t.Error("the GUI still runs 15 s after its window closed")
 	}
 	// The agent keeps the tray and the tokens after the window is gone.
-	if _, err := agent.NewClient(socket).Status(context.Background()); err != nil {
+	if _, err := localapi.NewClient(socket).Status(context.Background()); err != nil {
 		t.Errorf("the agent stopped with the window: %v", err)
 	}
 }
@@ -188,7 +188,7 @@ func seedProfiles(t *testing.T, configPath string) {
 // waitValid waits until the agent holds a valid token of every profile.
 func waitValid(t *testing.T, socket string, profiles ...string) {
 	t.Helper()
-	client := agent.NewClient(socket)
+	client := localapi.NewClient(socket)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		st, err := client.Status(context.Background())
@@ -506,7 +506,7 @@ func closeWindow(t *testing.T, x *xgb.Conn, w xproto.Window) {
 func quitAgent(t *testing.T, socket string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	if err := agent.NewClient(socket).Quit(ctx); err != nil && !errors.Is(err, agent.ErrNotRunning) {
+	if err := localapi.NewClient(socket).Quit(ctx); err != nil && !errors.Is(err, localapi.ErrNotRunning) {
 		t.Errorf("stopping the agent: %v", err)
 	}
 }

@@ -12,7 +12,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/store"
 	"github.com/tokentray/tokentray/ui"
@@ -21,8 +22,8 @@ import (
 func main() {
 	// The window handles secrets as the agent does, so its log is redacted
 	// the same way.
-	agent.SetupLogging(os.Stderr)
-	client, err := agent.DefaultClient()
+	logging.SetupLogging(os.Stderr)
+	client, err := localapi.DefaultClient()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -39,7 +40,7 @@ func main() {
 
 	// Launching Tokentray again (or the tray's "Open Tokentray") must always
 	// bring this window up, since some desktops show no tray at all.
-	ln, err := agent.ListenGUI(func() {
+	ln, err := localapi.ListenGUI(func() {
 		fyne.Do(func() {
 			w.Show()
 			w.RequestFocus()
@@ -47,7 +48,7 @@ func main() {
 		})
 	})
 	switch {
-	case errors.Is(err, agent.ErrGUIRunning):
+	case errors.Is(err, localapi.ErrGUIRunning):
 		return // the running window was asked to show itself
 	case err != nil:
 		log.Printf("Opening Tokentray again will start a second window: %v", err)
@@ -56,7 +57,7 @@ func main() {
 	}
 
 	go func() {
-		err := agent.EnsureRunning(context.Background(), client)
+		err := localapi.EnsureRunning(context.Background(), client)
 		fyne.Do(func() { w.AgentStarted(err) })
 	}()
 

@@ -13,6 +13,9 @@ import (
 
 	"fyne.io/systray"
 
+	"github.com/tokentray/tokentray/agent/clipboard"
+	"github.com/tokentray/tokentray/agent/desktop"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -21,7 +24,7 @@ import (
 // on the calling goroutine, which must be the main one (macOS needs the tray
 // there).
 func Run(socket, configPath string) error {
-	ln, err := Listen(socket)
+	ln, err := localapi.Listen(socket)
 	if err != nil {
 		return err
 	}
@@ -38,10 +41,10 @@ func Run(socket, configPath string) error {
 	defer stopWatching()
 	// A token that lapsed during a suspend, or a retry waiting out a
 	// network that came back, is seen to at once.
-	watchSystem(ctx, tokens.Recheck)
+	desktop.WatchSystem(ctx, tokens.Recheck)
 	go logStates(tokens)
-	clip := &Clipboard{}
-	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: Notify}
+	clip := &clipboard.Clipboard{}
+	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: desktop.Notify}
 	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
@@ -116,14 +119,14 @@ func logStates(tokens *Tokens) {
 // OpenGUI shows the running GUI's window, or starts the GUI beside this
 // executable when none runs.
 func OpenGUI() error {
-	if FocusGUI() == nil {
+	if localapi.FocusGUI() == nil {
 		return nil
 	}
-	exe, err := Sibling(GUIExecutable)
+	exe, err := localapi.Sibling(GUIExecutable)
 	if err != nil {
 		return err
 	}
-	return StartDetached(exe)
+	return localapi.StartDetached(exe)
 }
 
 // GUIExecutable is the file name of the Fyne GUI next to the agent.

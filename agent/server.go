@@ -1,68 +1,26 @@
 package agent
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log"
 	"net"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/clipboard"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/profile"
 )
-
-// ErrAlreadyRunning means another agent answers on the socket.
-var ErrAlreadyRunning = errors.New("a Tokentray agent is already running")
-
-// Listen claims the LocalAPI socket. The socket is the single-instance lock:
-// when an agent answers on it, Listen returns ErrAlreadyRunning; a socket
-// left by a crashed agent is replaced.
-func Listen(socket string) (net.Listener, error) {
-	if _, err := NewClient(socket).Status(context.Background()); err == nil {
-		return nil, ErrAlreadyRunning
-	}
-	if err := os.Remove(socket); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", socket, err)
-	}
-	if err := os.Chmod(socket, 0o600); err != nil {
-		ln.Close()
-		return nil, err
-	}
-	return sameUserOnly{ln.(*net.UnixListener)}, nil
-}
-
-// sameUserOnly drops connections from other users. The 0700 directory
-// already keeps them out; this holds even where the directory is shared.
-type sameUserOnly struct{ *net.UnixListener }
-
-func (l sameUserOnly) Accept() (net.Conn, error) {
-	for {
-		conn, err := l.UnixListener.AcceptUnix()
-		if err != nil {
-			return nil, err
-		}
-		if err := checkPeer(conn); err != nil {
-			log.Printf("LocalAPI: refused a connection: %v", err)
-			conn.Close()
-			continue
-		}
-		return conn, nil
-	}
-}
 
 // Server serves the LocalAPI.
 type Server struct {
 	Tokens    *Tokens
-	Clipboard *Clipboard   // nil: POST /v1/copy is not served
-	OnReload  func()       // after the profiles were read again
-	OnOpen    func() error // show the GUI
+	Clipboard *clipboard.Clipboard // nil: POST /v1/copy is not served
+	OnReload  func()               // after the profiles were read again
+	OnOpen    func() error         // show the GUI
 	OnQuit    func()
 }
 
@@ -89,7 +47,7 @@ func (s *Server) Serve(ln net.Listener) error {
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, Status{Version: auth.Version, PID: os.Getpid(), Profiles: s.Tokens.Status()})
+	writeJSON(w, http.StatusOK, localapi.Status{Version: auth.Version, PID: os.Getpid(), Profiles: s.Tokens.Status()})
 }
 
 // events streams one JSON auth.Event per line: first the state of every
@@ -135,7 +93,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) {
 	}
 	if err := s.Tokens.RefreshNow(name); err != nil {
 		status := http.StatusInternalServerError
-		if errors.Is(err, ErrUnknownProfile) {
+		if errors.Is(err, profile.ErrUnknown) {
 			status = http.StatusNotFound
 		}
 		writeError(w, status, err)
@@ -154,7 +112,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry, Scope: tok.Scope})
+	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 
 // copy puts the token on the clipboard from the agent, so that it survives
@@ -183,7 +141,7 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusFor(err), err)
 		return
 	}
-	writeJSON(w, http.StatusOK, TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
+	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 
 func profileParam(w http.ResponseWriter, r *http.Request) (string, bool) {
@@ -229,7 +187,7 @@ func (s *Server) quit(w http.ResponseWriter, _ *http.Request) {
 // an exit code: 404 unknown profile, 403 the user must act, 502 otherwise.
 func statusFor(err error) int {
 	switch {
-	case errors.Is(err, ErrUnknownProfile):
+	case errors.Is(err, profile.ErrUnknown):
 		return http.StatusNotFound
 	case auth.ActionOf(err) == auth.NeedsUser:
 		return http.StatusForbidden

@@ -14,6 +14,8 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/tokentray/tokentray/agent/clipboard"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
@@ -27,10 +29,10 @@ func TestMain(m *testing.M) {
 }
 
 // serve starts a LocalAPI on a real socket over the profiles at configPath.
-func serve(t *testing.T, configPath string) (*Client, *Server, string) {
+func serve(t *testing.T, configPath string) (*localapi.Client, *Server, string) {
 	t.Helper()
 	socket := filepath.Join(t.TempDir(), "agent.sock")
-	ln, err := Listen(socket)
+	ln, err := localapi.Listen(socket)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func serve(t *testing.T, configPath string) (*Client, *Server, string) {
 	srv := &Server{Tokens: tokens}
 	go srv.Serve(ln)
 	t.Cleanup(func() { ln.Close(); tokens.Close() })
-	return NewClient(socket), srv, socket
+	return localapi.NewClient(socket), srv, socket
 }
 
 func addProfile(t *testing.T, configPath, name, url, key, secret string) {
@@ -62,7 +64,7 @@ func TestListenIsSingleInstance(t *testing.T) {
 	if fi, err := os.Stat(socket); err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("socket mode: %v, %v; want 0600", fi.Mode().Perm(), err)
 	}
-	if _, err := Listen(socket); !errors.Is(err, ErrAlreadyRunning) {
+	if _, err := localapi.Listen(socket); !errors.Is(err, localapi.ErrAlreadyRunning) {
 		t.Errorf("a second Listen: %v, want ErrAlreadyRunning", err)
 	}
 }
@@ -76,7 +78,7 @@ func TestListenReplacesStaleSocket(t *testing.T) {
 	}
 	ln.(*net.UnixListener).SetUnlinkOnClose(false)
 	ln.Close()
-	ln, err = Listen(socket)
+	ln, err = localapi.Listen(socket)
 	if err != nil {
 		t.Fatalf("Listen over a stale socket: %v", err)
 	}
@@ -84,8 +86,8 @@ func TestListenReplacesStaleSocket(t *testing.T) {
 }
 
 func TestClientWithoutAgent(t *testing.T) {
-	c := NewClient(filepath.Join(t.TempDir(), "agent.sock"))
-	if _, err := c.Status(context.Background()); !errors.Is(err, ErrNotRunning) {
+	c := localapi.NewClient(filepath.Join(t.TempDir(), "agent.sock"))
+	if _, err := c.Status(context.Background()); !errors.Is(err, localapi.ErrNotRunning) {
 		t.Errorf("got %v, want ErrNotRunning", err)
 	}
 }
@@ -121,7 +123,7 @@ func TestUnknownProfileAndReload(t *testing.T) {
 	ctx := context.Background()
 
 	_, err := client.Token(ctx, "beta")
-	var apiErr *APIError
+	var apiErr *localapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, "alpha") {
 		t.Fatalf("unknown profile: %v; want 404 naming the known ones", err)
 	}
@@ -145,7 +147,7 @@ func TestRejectedCredentialsNeedTheUser(t *testing.T) {
 	client, _, _ := serve(t, configPath)
 
 	_, err := client.Token(context.Background(), "bad")
-	var apiErr *APIError
+	var apiErr *localapi.APIError
 	if !errors.As(err, &apiErr) || apiErr.Status != 403 {
 		t.Fatalf("got %v; want 403, which the CLI turns into 'you must act'", err)
 	}
@@ -212,7 +214,7 @@ func TestEventsStreamAndRefresh(t *testing.T) {
 	if server.Refreshes() != 1 {
 		t.Errorf("%d refreshes after POST /v1/refresh, want 1", server.Refreshes())
 	}
-	var apiErr *APIError
+	var apiErr *localapi.APIError
 	if err := client.Refresh(ctx, "nobody"); !errors.As(err, &apiErr) || apiErr.Status != 404 {
 		t.Errorf("refreshing an unknown profile: %v, want 404", err)
 	}
@@ -251,7 +253,7 @@ func TestStatusReportsRetrying(t *testing.T) {
 
 // waitState polls the status until profile is in state; the deadline only
 // guards against a hung test.
-func waitState(t *testing.T, client *Client, profile, state string) {
+func waitState(t *testing.T, client *localapi.Client, profile, state string) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -278,7 +280,7 @@ func TestCopyAs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := (&Server{Tokens: tokens, Clipboard: &Clipboard{}}).Handler()
+	h := (&Server{Tokens: tokens, Clipboard: &clipboard.Clipboard{}}).Handler()
 	for query, want := range map[string]int{
 		"as=bogus&profile=work":    http.StatusBadRequest,
 		"as=header":                http.StatusBadRequest, // no profile named
@@ -290,5 +292,56 @@ func TestCopyAs(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("POST /v1/copy?%s: %d %s, want %d", query, rec.Code, rec.Body, want)
 		}
+	}
+}
+
+// TestTokenOfProfileChangedMeanwhile: a reload that changes a profile while
+// a request for its token waits makes the Keeper drop that request; the
+// caller is asked again with the new settings and gets a token, not
+// "unknown profile" for a profile in the list.
+func TestTokenOfProfileChangedMeanwhile(t *testing.T) {
+	old := authtest.NewIdentityServer("key-old", "secret-old")
+	defer old.Close()
+	changed := authtest.NewIdentityServer("key-new", "secret-old")
+	defer changed.Close()
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "work", old.URL, "key-old", "secret-old")
+	// Holding the profile's lock, as a `tokentray token` refreshing it in
+	// another process would, keeps the agent's request waiting.
+	unlock, err := store.ProfileLocks{}.Lock(context.Background(), "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, srv, _ := serve(t, configPath)
+	waitState(t, client, "work", "refreshing")
+	got := make(chan error, 1)
+	go func() {
+		_, err := client.Token(context.Background(), "work")
+		got <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // lets the request join the refresh in flight
+	// Changed as the window's editor would, but for the secret, whose
+	// writing would wait for the lock held here.
+	err = store.UpdateConfig(configPath, func(c *store.Config) error {
+		c.Put(store.Profile{Name: "work", Flow: store.FlowIdentity, BaseURL: changed.URL, ClientKey: "key-new"})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Tokens.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	unlock()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatalf("token of the changed profile: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("no answer")
+	}
+	if old.Acquires() != 0 || changed.Acquires() == 0 {
+		t.Errorf("acquires: %d at the old server, %d at the new; want none, then some", old.Acquires(), changed.Acquires())
 	}
 }

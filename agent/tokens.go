@@ -5,17 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
-
-// ErrUnknownProfile is wrapped by Tokens.Token for a name no profile has.
-var ErrUnknownProfile = errors.New("unknown profile")
 
 // eventBuffer is how many events a slow /v1/events reader may fall behind
 // before its stream is ended; it reconnects and starts from the status.
@@ -154,11 +152,11 @@ func (t *Tokens) Settings() store.Settings {
 
 // Status returns what is known of each profile, without secrets, in the
 // configured order.
-func (t *Tokens) Status() []ProfileStatus {
+func (t *Tokens) Status() []localapi.ProfileStatus {
 	events := t.Events()
-	out := make([]ProfileStatus, 0, len(events))
+	out := make([]localapi.ProfileStatus, 0, len(events))
 	for _, e := range events {
-		out = append(out, ProfileStatus{Name: e.Profile, State: e.State.String(), Expiry: e.Expiry, RetryAt: e.RetryAt, Error: e.Err})
+		out = append(out, localapi.ProfileStatus{Name: e.Profile, State: e.State.String(), Expiry: e.Expiry, RetryAt: e.RetryAt, Error: e.Err})
 	}
 	return out
 }
@@ -191,12 +189,27 @@ func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) 
 		}
 	}
 	tok, err := k.Token(ctx, profile)
-	if errors.Is(err, auth.ErrUnknownProfile) {
-		// Removed by a reload since the check above.
-		return auth.Token{}, t.unknown(profile)
+	for retries := 0; errors.Is(err, auth.ErrUnknownProfile); retries++ {
+		// A reload since the check above removed the profile, or changed
+		// it and so replaced the request in flight: only the first is
+		// unknown to the caller; the changed profile is asked again.
+		t.mu.Lock()
+		_, ok := t.cfg.Profile(profile)
+		t.mu.Unlock()
+		if !ok {
+			return auth.Token{}, t.unknown(profile)
+		}
+		if retries == maxChangedRetries {
+			return auth.Token{}, fmt.Errorf("profile %s kept changing while its token was fetched: try again", profile)
+		}
+		tok, err = k.Token(ctx, profile)
 	}
 	return tok, err
 }
+
+// maxChangedRetries bounds how often Token asks again for a profile that a
+// reload changed meanwhile.
+const maxChangedRetries = 3
 
 // RefreshNow renews profile's token now, in the background.
 func (t *Tokens) RefreshNow(profile string) error {
@@ -304,7 +317,7 @@ func (t *Tokens) flows() (map[string]auth.Flow, error) {
 func (t *Tokens) profile(name string) (store.Profile, auth.Device, error) {
 	p, ok := t.cfg.Profile(name)
 	if !ok {
-		return store.Profile{}, auth.Device{}, unknownProfile(name, t.cfg.Profiles)
+		return store.Profile{}, auth.Device{}, profile.Unknown(name, t.cfg.Profiles)
 	}
 	if err := t.ensureDeviceID(); err != nil {
 		return store.Profile{}, auth.Device{}, err
@@ -330,77 +343,32 @@ func (t *Tokens) ensureDeviceID() error {
 }
 
 func (t *Tokens) device(p store.Profile) auth.Device {
-	return ProfileDevice(t.cfg.DeviceID, t.deviceInfo, p)
+	return profile.Device(t.cfg.DeviceID, t.deviceInfo, p)
 }
 
 func (t *Tokens) unknown(name string) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return unknownProfile(name, t.cfg.Profiles)
+	return profile.Unknown(name, t.cfg.Profiles)
 }
 
 // flow builds the protocol client of p with its secrets from the keychain.
 // Its errors are auth.Errors, so that the Keeper knows whether to retry.
 func (t *Tokens) flow(p store.Profile, device auth.Device) (auth.Flow, error) {
 	var s store.Secrets
-	var err error
-	if s.ClientSecret, err = t.secret(p.Name, "client secret", t.keychain.clientSecret); err != nil {
-		return nil, err
-	}
-	switch {
-	case p.Flow == store.FlowWeb:
-		if s.SessionToken, err = t.secret(p.Name, "session token", t.keychain.sessionToken); err != nil {
-			return nil, err
+	for _, kind := range profile.NeededSecrets(p) {
+		v, err := t.keychain.secret(p.Name, kind)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return nil, &auth.Error{Op: "acquire", Err: &profile.SecretError{Profile: p.Name, Kind: kind, Err: err}, Action: auth.NeedsUser}
+		case err != nil:
+			// A keychain that does not answer (locked, not running) is
+			// worth a retry.
+			return nil, &auth.Error{Op: "acquire", Err: err, Action: auth.RetryLater}
 		}
-	case p.Flow == store.FlowIdentity && p.UID != "":
-		// Only a signed-in account has a uid, and so a signature to read;
-		// an anonymous device costs no second keychain lookup.
-		if s.UIDSignature, err = t.secret(p.Name, "uid signature", t.keychain.uidSignature); err != nil {
-			return nil, err
-		}
+		profile.SetSecret(&s, kind, v)
 	}
-	return NewFlow(p, s, device)
-}
-
-// NewFlow is the one place that maps a profile to its protocol client: the
-// agent's Keeper uses it with the secrets from the keychain, and the
-// window's Test button with the ones being typed. device matters to the
-// identity flow only. An unknown flow is an auth.Error that needs the user.
-func NewFlow(p store.Profile, s store.Secrets, device auth.Device) (auth.Flow, error) {
-	switch p.Flow {
-	case store.FlowIdentity:
-		f := &auth.IdentityFlow{BaseURL: p.BaseURL, ClientKey: p.ClientKey, ClientSecret: s.ClientSecret, Device: device}
-		if p.UID != "" {
-			f.UID, f.UIDSignature, f.SignatureTimestamp = p.UID, s.UIDSignature, p.SignatureTimestamp
-		}
-		return f, nil
-	case store.FlowWeb:
-		return &auth.WebGrantFlow{
-			BaseURL: p.BaseURL, ClientID: p.ClientID, ClientSecret: s.ClientSecret, SessionToken: s.SessionToken,
-			SubType: p.SubType, Sub: p.Sub, Scope: p.Scope,
-		}, nil
-	default:
-		return nil, &auth.Error{Op: "acquire", Err: fmt.Errorf("profile %s uses flow %q, which this version does not support", p.Name, p.Flow), Action: auth.NeedsUser}
-	}
-}
-
-// ProfileDevice is the device that p speaks for: this installation's id,
-// the detected device info with p's overrides, and p's network setting.
-func ProfileDevice(deviceID string, detected auth.DeviceInfo, p store.Profile) auth.Device {
-	return auth.Device{ID: deviceID, Info: p.DeviceInfo(detected), Network: p.Network}
-}
-
-// secret reads one of profile's secrets. A missing one needs the user; a
-// keychain that does not answer (locked, not running) is worth a retry.
-func (t *Tokens) secret(profile, what string, read func(string) (string, error)) (string, error) {
-	s, err := read(profile)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return "", &auth.Error{Op: "acquire", Err: fmt.Errorf("profile %s has no %s in the keychain: add it again with 'tokentray add %s …'", profile, what, profile), Action: auth.NeedsUser}
-	case err != nil:
-		return "", &auth.Error{Op: "acquire", Err: err, Action: auth.RetryLater}
-	}
-	return s, nil
+	return profile.NewFlow(p, s, device)
 }
 
 // serialKeychain makes one keychain call at a time. The Keeper refreshes
@@ -419,38 +387,26 @@ func (s serialKeychain) LoadToken(profile string) (auth.Token, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	t, found, err := s.k.LoadToken(profile)
-	RedactToken(t.AccessToken, t.RefreshToken)
+	logging.RedactToken(t.AccessToken, t.RefreshToken)
 	return t, found, err
 }
 
 // SaveToken is store.Keychain's, serialised. The Keeper saves every token
 // a server issues before handing it out, so each is redacted from then on.
 func (s serialKeychain) SaveToken(profile string, t auth.Token) error {
-	RedactToken(t.AccessToken, t.RefreshToken)
+	logging.RedactToken(t.AccessToken, t.RefreshToken)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.k.SaveToken(profile, t)
 }
 
-func (s serialKeychain) clientSecret(profile string) (string, error) {
-	return s.redacted(s.k.ClientSecret, profile)
-}
-
-func (s serialKeychain) sessionToken(profile string) (string, error) {
-	return s.redacted(s.k.SessionToken, profile)
-}
-
-func (s serialKeychain) uidSignature(profile string) (string, error) {
-	return s.redacted(s.k.UIDSignature, profile)
-}
-
-// redacted reads one secret, serialised, and registers it with the log's
+// secret reads one secret, serialised, and registers it with the log's
 // redactor.
-func (s serialKeychain) redacted(read func(string) (string, error), profile string) (string, error) {
+func (s serialKeychain) secret(profile string, kind store.SecretKind) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	v, err := read(profile)
-	Redact(v)
+	v, err := s.k.Secret(profile, kind)
+	logging.Redact(v)
 	return v, err
 }
 
@@ -479,16 +435,4 @@ func (f *keychainFlow) Refresh(ctx context.Context, refreshToken string) (auth.T
 		return auth.Token{}, err
 	}
 	return flow.Refresh(ctx, refreshToken)
-}
-
-func unknownProfile(name string, profiles []store.Profile) error {
-	if len(profiles) == 0 {
-		return fmt.Errorf("%w %q: there are no profiles yet; add one with 'tokentray add %s --url … --client-key …'", ErrUnknownProfile, name, name)
-	}
-	known := make([]string, 0, len(profiles))
-	for _, q := range profiles {
-		known = append(known, q.Name)
-	}
-	sort.Strings(known)
-	return fmt.Errorf("%w %q: known profiles are %s", ErrUnknownProfile, name, strings.Join(known, ", "))
 }

@@ -2,7 +2,6 @@ package agent
 
 import (
 	"context"
-	"fmt"
 	"log"
 	"runtime"
 	"slices"
@@ -12,6 +11,8 @@ import (
 
 	"fyne.io/systray"
 
+	"github.com/tokentray/tokentray/agent/clipboard"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/auth"
 )
@@ -25,7 +26,7 @@ const copyTimeout = 2 * time.Minute
 // state of all.
 type Tray struct {
 	Tokens    *Tokens
-	Clipboard *Clipboard
+	Clipboard *clipboard.Clipboard
 	Open      func() error
 	Quit      func()
 	// Notify tells the user once that a profile needs them; nil stays
@@ -221,7 +222,7 @@ func (t *Tray) notifyOnce(e auth.Event) {
 	}()
 }
 
-func (t *Tray) copy(profile, what string, copyFn func(context.Context, *Tokens, *Clipboard, string) (auth.Token, error)) {
+func (t *Tray) copy(profile, what string, copyFn func(context.Context, *Tokens, *clipboard.Clipboard, string) (auth.Token, error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), copyTimeout)
 	defer cancel()
 	tok, err := copyFn(ctx, t.Tokens, t.Clipboard, profile)
@@ -304,14 +305,14 @@ func statusLine(e auth.Event, now time.Time) string {
 		case !relativeTimes:
 			return "Valid until " + e.Expiry.Local().Format("15:04")
 		default:
-			return "Valid · expires in " + TimeLeft(left)
+			return "Valid · expires in " + localapi.TimeLeft(left)
 		}
 	case auth.StateRefreshing:
 		return "Refreshing…"
 	case auth.StateRetrying:
 		when := "now"
 		if wait := e.RetryAt.Sub(now); wait > 0 {
-			when = "in " + TimeLeft(wait)
+			when = "in " + localapi.TimeLeft(wait)
 			if !relativeTimes {
 				when = "at " + e.RetryAt.Local().Format("15:04")
 			}
@@ -321,23 +322,6 @@ func statusLine(e auth.Event, now time.Time) string {
 		return "Needs you: " + shorten(e.Err)
 	default:
 		return "No token yet"
-	}
-}
-
-// TimeLeft says how long d is, as precisely as a menu or a list needs:
-// seconds under a minute, minutes under two hours, then hours, then days.
-// It rounds down, so a token never seems to live longer than it does. The
-// window uses it too, so both read alike.
-func TimeLeft(d time.Duration) string {
-	switch {
-	case d < time.Minute:
-		return fmt.Sprintf("%d s", max(int(d/time.Second), 1))
-	case d < 2*time.Hour:
-		return fmt.Sprintf("%d min", int(d/time.Minute))
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%d h", int(d/time.Hour))
-	default:
-		return fmt.Sprintf("%d days", int(d/(24*time.Hour)))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/auth"
 )
 
@@ -34,17 +35,6 @@ func TestStatusLine(t *testing.T) {
 	} {
 		if got := statusLine(tc.e, now); got != tc.want {
 			t.Errorf("statusLine(%s, expiry %s, retry %s) = %q, want %q", tc.e.State, tc.e.Expiry.Sub(now), tc.e.RetryAt.Sub(now), got, tc.want)
-		}
-	}
-}
-
-func TestTimeLeft(t *testing.T) {
-	for d, want := range map[time.Duration]string{
-		-time.Second: "1 s", 35 * time.Second: "35 s", 42*time.Minute + 59*time.Second: "42 min",
-		65 * time.Minute: "65 min", 2 * time.Hour: "2 h", 47*time.Hour + 59*time.Minute: "47 h", 48 * time.Hour: "2 days",
-	} {
-		if got := TimeLeft(d); got != want {
-			t.Errorf("TimeLeft(%v) = %q, want %q", d, got, want)
 		}
 	}
 }
@@ -107,13 +97,13 @@ func TestTrayCopyFailureNotifies(t *testing.T) {
 		notes = append(notes, summary+": "+body)
 		return nil
 	}}
-	tray.copy("work", "the token", func(context.Context, *Tokens, *Clipboard, string) (auth.Token, error) {
+	tray.copy("work", "the token", func(context.Context, *Tokens, *clipboard.Clipboard, string) (auth.Token, error) {
 		return auth.Token{Expiry: time.Now().Add(time.Hour)}, nil
 	})
 	if len(notes) != 0 {
 		t.Fatalf("a copy that worked notified: %q", notes)
 	}
-	tray.copy("work", "the token", func(context.Context, *Tokens, *Clipboard, string) (auth.Token, error) {
+	tray.copy("work", "the token", func(context.Context, *Tokens, *clipboard.Clipboard, string) (auth.Token, error) {
 		return auth.Token{}, errors.New("no clipboard to copy to: no display")
 	})
 	if want := "Tokentray did not copy the token of work: no clipboard to copy to: no display"; len(notes) != 1 || notes[0] != want {

@@ -14,19 +14,12 @@ import (
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-	"github.com/google/uuid"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
-
-// defaultBaseURL is the identity API that profiles use unless told otherwise.
-const defaultBaseURL = "https://api.nfl.com"
-
-// testTimeout bounds the Test button's request, so a server that does not
-// answer gives a message rather than a button that stays grey.
-const testTimeout = 30 * time.Second
 
 // networkChoices are the Network select's options, "auto" first as the
 // default: it detects the network at each request.
@@ -38,8 +31,14 @@ var networkChoices = []string{
 	string(auth.NetworkOther),
 }
 
-// The flow choices, as the editor names them.
-var flowChoices = []string{flowName(store.FlowIdentity), flowName(store.FlowWeb)}
+// flowChoices are the flows as the editor names them, the default first.
+func flowChoices() []string {
+	var labels []string
+	for _, f := range profile.Flows() {
+		labels = append(labels, f.Label)
+	}
+	return labels
+}
 
 // editorMode is what the editor does with the profile it was given.
 type editorMode int
@@ -122,8 +121,8 @@ func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
 	ed.clientKey, ed.model, ed.version = newFormEntry(esc), newFormEntry(esc), newFormEntry(esc)
 	ed.clientID, ed.session, ed.sub, ed.scope = newFormEntry(esc), newSecretEntry(esc), newFormEntry(esc), newFormEntry(esc)
 	ed.network = widget.NewSelect(networkChoices, nil)
-	ed.subType = widget.NewSelect([]string{auth.SubTypeUser, auth.SubTypeOrganization}, nil)
-	ed.flow = widget.NewRadioGroup(flowChoices, func(string) { ed.showFlow() })
+	ed.subType = widget.NewSelect([]string{auth.SubTypeUser, auth.SubTypeOrganization}, func(string) { ed.recheck(ed.sub) })
+	ed.flow = widget.NewRadioGroup(flowChoices(), func(string) { ed.switchFlow() })
 	ed.flow.Horizontal = true
 	ed.flow.Required = true
 	ed.result.Wrapping = fyne.TextWrapWord
@@ -142,7 +141,7 @@ func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
 	ed.devicePanel()
 	ed.row(store.FlowWeb, "Session token", ed.field(ed.session, store.FlowWeb, ed.requiredSecret("session token", ed.original.Flow == store.FlowWeb)))
 	ed.row(store.FlowWeb, "Sub type", ed.subType)
-	ed.row(store.FlowWeb, "Sub", ed.field(ed.sub, store.FlowWeb, checkSub))
+	ed.row(store.FlowWeb, "Sub", ed.field(ed.sub, store.FlowWeb, ed.checkSub))
 	ed.row(store.FlowWeb, "Scope", ed.field(ed.scope, store.FlowWeb, func(string) error { return nil }))
 
 	var title, intro string
@@ -182,13 +181,13 @@ func (ed *editor) fill() {
 	ed.subType.SetSelected(auth.SubTypeUser)
 	ed.model.SetPlaceHolder(auth.DefaultDeviceModel + " (the default)")
 	ed.version.SetPlaceHolder(auth.DefaultDeviceVersion + " (the default)")
-	ed.sub.SetPlaceHolder("optional: a UUID (version 4)")
+	ed.sub.SetPlaceHolder("organizations only: the organization's id")
 	ed.scope.SetPlaceHolder("optional: space-separated scopes")
 	ed.clientKey.SetPlaceHolder("the API's client key")
 	ed.clientID.SetPlaceHolder("the OAuth client ID")
 	if ed.mode == editorAdd {
 		ed.name.SetPlaceHolder("e.g. work")
-		ed.baseURL.SetText(defaultBaseURL)
+		ed.baseURL.SetText(profile.DefaultBaseURL(store.FlowIdentity))
 		ed.secret.SetPlaceHolder("kept in your keychain")
 		ed.session.SetPlaceHolder("from the web app; kept in your keychain")
 		return
@@ -280,10 +279,34 @@ func (ed *editor) showFlow() {
 }
 
 func (ed *editor) selectedFlow() string {
-	if ed.flow.Selected == flowName(store.FlowWeb) {
-		return store.FlowWeb
+	for _, f := range profile.Flows() {
+		if f.Label == ed.flow.Selected {
+			return f.Name
+		}
 	}
-	return store.FlowIdentity
+	return profile.Flows()[0].Name
+}
+
+// switchFlow shows the chosen flow's fields and, unless the user typed a
+// base URL of their own, puts in the chosen flow's default.
+func (ed *editor) switchFlow() {
+	url := strings.TrimSpace(ed.baseURL.Text)
+	if url == "" || slices.ContainsFunc(profile.Flows(), func(f profile.Flow) bool { return f.DefaultBaseURL == url }) {
+		if def := profile.DefaultBaseURL(ed.selectedFlow()); def != url {
+			ed.baseURL.SetText(def)
+		}
+	}
+	ed.showFlow()
+}
+
+// recheck runs the check of entry again where its error shows, after a
+// field it depends on changed.
+func (ed *editor) recheck(entry *formEntry) {
+	for _, c := range ed.checks {
+		if c.entry == entry && c.err.Visible() {
+			c.run()
+		}
+	}
 }
 
 // field returns entry with its error line under it, and registers the
@@ -347,14 +370,7 @@ func (ed *editor) keepsSecrets() bool {
 // client. Otherwise whoever sits at the desk could send a secret the window
 // never shows to a server of their choosing.
 func (ed *editor) keepsSecretsFor(p store.Profile) bool {
-	o := ed.original
-	if ed.mode == editorAdd || p.Flow != o.Flow || p.BaseURL != o.BaseURL {
-		return false
-	}
-	if p.Flow == store.FlowWeb {
-		return p.ClientID == o.ClientID
-	}
-	return p.ClientKey == o.ClientKey
+	return ed.mode != editorAdd && profile.SameClient(p, ed.original)
 }
 
 func required(message string) func(string) error {
@@ -366,16 +382,9 @@ func required(message string) func(string) error {
 	}
 }
 
-// checkSub accepts an empty sub, which leaves it to the server, or the
-// canonical form of a version 4 UUID, which is all the server takes.
-func checkSub(s string) error {
-	if s == "" {
-		return nil
-	}
-	if u, err := uuid.Parse(s); err != nil || len(s) != 36 || u.Version() != 4 || u.Variant() != uuid.RFC4122 {
-		return errors.New("The sub must be a version 4 UUID such as 0b0cbd7c-7a8f-4d8b-9b35-3c1a2d4f5e6a, or empty.")
-	}
-	return nil
+// checkSub holds the sub to the rules of the sub type chosen.
+func (ed *editor) checkSub(sub string) error {
+	return auth.CheckSub(ed.subType.Selected, sub)
 }
 
 // uniqueName is name, or name-2, name-3… when taken.
@@ -443,29 +452,15 @@ func (ed *editor) secrets(p store.Profile, typed store.Secrets) (store.Secrets, 
 	}
 	k := ed.w.keychain()
 	from := ed.original.Name
-	read := func(value *string, what string, get func(string) (string, error)) error {
-		if *value != "" {
-			return nil
+	for _, kind := range profile.NeededSecrets(p) {
+		if kind.Of(typed) != "" {
+			continue
 		}
-		v, err := get(from)
+		v, err := k.Secret(from, kind)
 		if err != nil {
-			return fmt.Errorf("the stored %s of %s could not be read (%w); enter it again", what, from, err)
+			return typed, fmt.Errorf("the stored %s of %s could not be read (%w); enter it again", kind, from, err)
 		}
-		*value = v
-		return nil
-	}
-	if err := read(&typed.ClientSecret, "client secret", k.ClientSecret); err != nil {
-		return typed, err
-	}
-	if p.Flow == store.FlowWeb {
-		if err := read(&typed.SessionToken, "session token", k.SessionToken); err != nil {
-			return typed, err
-		}
-	}
-	if p.UID != "" {
-		if err := read(&typed.UIDSignature, "uid signature", k.UIDSignature); err != nil {
-			return typed, err
-		}
+		profile.SetSecret(&typed, kind, v)
 	}
 	return typed, nil
 }
@@ -493,8 +488,8 @@ func (ed *editor) submit() {
 	ed.w.goBackground(func(ctx context.Context) {
 		secrets, err := ed.secrets(p, typed)
 		if err == nil {
-			// store.AddProfile also drops the token of a profile replaced.
-			err = store.AddProfile(ed.w.configPath, ed.w.keychain(), p, secrets)
+			// Adding also drops the token of a profile replaced.
+			err = profile.Add(ed.w.configPath, ed.w.keychain(), p, secrets)
 		}
 		if err != nil {
 			ed.w.do(func() { ed.done(); setError(ed.result, "Not saved: ", err) })
@@ -508,7 +503,7 @@ func (ed *editor) submit() {
 				return
 			}
 			ed.w.showToken(p.Name)
-			if reloadErr != nil && !errors.Is(reloadErr, agent.ErrNotRunning) {
+			if reloadErr != nil && !errors.Is(reloadErr, localapi.ErrNotRunning) {
 				if tv, ok := ed.w.screen.(*tokenView); ok {
 					setError(tv.message, "Saved, but the agent did not read the profile again: ", reloadErr)
 				}
@@ -534,7 +529,7 @@ func (ed *editor) runTest() {
 				setError(ed.result, "Test failed: ", err)
 				return
 			}
-			msg := "Test passed: the server granted a token valid for " + agent.TimeLeft(tok.Expiry.Sub(ed.w.now())) +
+			msg := "Test passed: the server granted a token valid for " + localapi.TimeLeft(tok.Expiry.Sub(ed.w.now())) +
 				" (until " + formatExpiry(tok.Expiry, ed.w.now()) + ")"
 			if tok.Scope != "" {
 				msg += " with scope " + tok.Scope
@@ -555,20 +550,7 @@ func (ed *editor) fetch(ctx context.Context, p store.Profile, typed store.Secret
 	if err != nil {
 		return auth.Token{}, err
 	}
-	flow, err := agent.NewFlow(p, secrets, agent.ProfileDevice(deviceID, ed.detected, p))
-	if err != nil {
-		return auth.Token{}, err
-	}
-	ctx, cancel := context.WithTimeout(ctx, testTimeout)
-	defer cancel()
-	tok, err := flow.Acquire(ctx)
-	if err != nil {
-		return auth.Token{}, err
-	}
-	if r, ok := flow.(auth.Revoker); ok && tok.RefreshToken != "" {
-		_ = r.Revoke(ctx, tok.RefreshToken) // best effort: the test passed either way
-	}
-	return tok, nil
+	return profile.Test(ctx, p, secrets, profile.Device(deviceID, ed.detected, p))
 }
 
 func (ed *editor) busy(message string) {

@@ -14,9 +14,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -74,8 +75,8 @@ func TestEditorValidation(t *testing.T) {
 	if auth.CheckBaseURL(plainURL) == nil {
 		t.Fatalf("auth accepts %q; the test needs a URL it rejects", plainURL)
 	}
-	type fields struct{ name, url, secret, key, id, session, sub string }
-	ok := fields{"work", "", testSecret, "key-1", "client-1", "session-1", testSub}
+	type fields struct{ name, url, secret, key, id, session, subType, sub string }
+	ok := fields{"work", "", testSecret, "key-1", "client-1", "session-1", auth.SubTypeOrganization, testSub}
 	tests := []struct {
 		name     string
 		flow     string
@@ -99,6 +100,11 @@ func TestEditorValidation(t *testing.T) {
 			func(ed *editor) *formEntry { return ed.sub }, "version 4 UUID"},
 		{"sub a version 1 UUID", store.FlowWeb, func(f *fields) { f.sub = "0b0cbd7c-7a8f-1d8b-9b35-3c1a2d4f5e6a" },
 			func(ed *editor) *formEntry { return ed.sub }, "version 4 UUID"},
+		// Polar refuses both with 400 invalid_request.
+		{"sub for a user", store.FlowWeb, func(f *fields) { f.subType = auth.SubTypeUser },
+			func(ed *editor) *formEntry { return ed.sub }, "a sub names an organization"},
+		{"organization without a sub", store.FlowWeb, func(f *fields) { f.sub = "" },
+			func(ed *editor) *formEntry { return ed.sub }, "needs the organization's id"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +123,7 @@ func TestEditorValidation(t *testing.T) {
 			test.Type(ed.clientKey, f.key)
 			test.Type(ed.clientID, f.id)
 			test.Type(ed.session, f.session)
+			ed.subType.SetSelected(f.subType)
 			test.Type(ed.sub, f.sub)
 			test.Tap(button(t, w, "Save"))
 			settle(w)
@@ -162,7 +169,7 @@ func TestEditorErrorGoesAwayWhenFixed(t *testing.T) {
 func TestEditorSavesIdentityAndShowsToken(t *testing.T) {
 	expiry := testNow.Add(time.Hour)
 	ag := newFakeAgent()
-	ag.token = agent.TokenResponse{Profile: "work", AccessToken: jwtWith(`{"sub":"device-1"}`), Expiry: expiry}
+	ag.token = localapi.TokenResponse{Profile: "work", AccessToken: jwtWith(`{"sub":"device-1"}`), Expiry: expiry}
 	w, path := newTestWindow(t, ag)
 	ed := editorOf(t, w)
 	test.Type(ed.name, "work")
@@ -237,6 +244,31 @@ func TestEditorSavesWebGrant(t *testing.T) {
 	k := store.Keychain{}
 	if s, err := k.SessionToken("polar"); err != nil || s != "session-1" {
 		t.Errorf("session token in the keychain: %v, matches %v", err, s == "session-1")
+	}
+}
+
+// TestEditorFlowSwitchesDefaultURL: choosing a flow puts in its default
+// base URL, so a new web grant profile does not go to the identity API,
+// unless the user typed a URL of their own.
+func TestEditorFlowSwitchesDefaultURL(t *testing.T) {
+	w, _ := newTestWindow(t, newFakeAgent())
+	ed := editorOf(t, w)
+	if got := ed.baseURL.Text; got != profile.DefaultBaseURL(store.FlowIdentity) {
+		t.Fatalf("a new profile starts with base URL %q", got)
+	}
+	ed.flow.SetSelected(flowName(store.FlowWeb))
+	if got, want := ed.baseURL.Text, profile.DefaultBaseURL(store.FlowWeb); got != want {
+		t.Errorf("after choosing the web grant the base URL is %q, want %q", got, want)
+	}
+	ed.flow.SetSelected(flowName(store.FlowIdentity))
+	if got, want := ed.baseURL.Text, profile.DefaultBaseURL(store.FlowIdentity); got != want {
+		t.Errorf("back on identity the base URL is %q, want %q", got, want)
+	}
+	const own = "https://sandbox-api.polar.sh"
+	ed.baseURL.SetText(own)
+	ed.flow.SetSelected(flowName(store.FlowWeb))
+	if got := ed.baseURL.Text; got != own {
+		t.Errorf("switching the flow replaced the typed base URL %q with %q", own, got)
 	}
 }
 

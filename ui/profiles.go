@@ -9,6 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -138,12 +139,8 @@ func (l *keyList) TypedKey(e *fyne.KeyEvent) {
 
 // flowName is how the window names a flow.
 func flowName(flow string) string {
-	switch flow {
-	case store.FlowIdentity:
-		return "Identity"
-	case store.FlowWeb:
-		return "Web grant"
-	default:
-		return flow
+	if f, ok := profile.Lookup(flow); ok {
+		return f.Label
 	}
+	return flow
 }

@@ -11,7 +11,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
@@ -26,7 +26,7 @@ func TestProfileStatusTexts(t *testing.T) {
 		want     string
 		imp      widget.Importance
 	}{
-		{"agent starting", auth.Event{}, false, agent.ErrNotRunning, "Waiting for the Tokentray agent…", widget.LowImportance},
+		{"agent starting", auth.Event{}, false, localapi.ErrNotRunning, "Waiting for the Tokentray agent…", widget.LowImportance},
 		{"agent broken", auth.Event{}, false, errors.New("the agent ended the event stream"), "The agent does not answer: the agent ended the event stream", widget.DangerImportance},
 		{"not read yet", auth.Event{}, false, nil, "The agent has not read this profile yet", widget.LowImportance},
 		{"none", auth.Event{State: auth.StateNone}, true, nil, "No token yet", widget.LowImportance},
@@ -72,7 +72,7 @@ func TestProfileListLive(t *testing.T) {
 		auth.Event{Profile: "home", State: auth.StateNeedsUser, Err: "client secret rejected"},
 		auth.Event{Profile: "lab", State: auth.StateRetrying, Expiry: testNow.Add(12 * time.Minute), RetryAt: testNow.Add(30 * time.Second), Err: "server error 503"},
 	)
-	ag.token = agent.TokenResponse{Expiry: testNow.Add(42 * time.Minute)}
+	ag.token = localapi.TokenResponse{Expiry: testNow.Add(42 * time.Minute)}
 	w, path := newTestWindow(t, ag, work, home, lab)
 	for _, want := range []string{
 		"Profiles", "work", "Identity · https://api.nfl.com", "home", "Web grant · https://api.polar.sh",
@@ -84,7 +84,7 @@ func TestProfileListLive(t *testing.T) {
 			t.Errorf("the list does not show %q; it shows %q", want, visibleTexts(t, w))
 		}
 	}
-	test.AssertRendersToMarkup(t, "profiles.xml", w.Canvas())
+	assertMarkup(t, "profiles.xml", w.Canvas())
 	if _, isList := w.Canvas().Focused().(*keyList); !isList {
 		t.Errorf("the focus is on %T, want the list, so the arrow keys and Enter choose a profile", w.Canvas().Focused())
 	}
@@ -135,7 +135,7 @@ func TestProfileListLive(t *testing.T) {
 
 func TestAgentGoneAndBack(t *testing.T) {
 	ag := newFakeAgent(auth.Event{Profile: "work", State: auth.StateValid, Expiry: testNow.Add(time.Hour)})
-	ag.eventsErr = agent.ErrNotRunning
+	ag.eventsErr = localapi.ErrNotRunning
 	w, _ := newTestWindow(t, ag, work)
 	// Before the first event the list says it waits: the GUI starts the
 	// agent when none answers.

@@ -14,7 +14,8 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/desktop"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -26,7 +27,7 @@ type Autostart struct {
 }
 
 // systemAutostart is the agent's entry in the system's login items.
-var systemAutostart = Autostart{Enabled: agent.AutostartEnabled, Set: agent.SetAutostart}
+var systemAutostart = Autostart{Enabled: desktop.AutostartEnabled, Set: desktop.SetAutostart}
 
 // clearChoices are the clipboard delays offered, in seconds; 0 is never.
 var clearChoices = []int{15, 30, 45, 60, 120, 300, 0}
@@ -122,7 +123,7 @@ func (s *settings) saveClear(label string) {
 		err := s.w.updateConfig(func(cfg *store.Config) { cfg.Settings.ClipboardClearSeconds = &secs })
 		if err == nil {
 			err = s.w.agent.Reload(ctx)
-			if errors.Is(err, agent.ErrNotRunning) {
+			if errors.Is(err, localapi.ErrNotRunning) {
 				err = nil // the agent reads it when it starts
 			}
 		}

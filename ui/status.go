@@ -9,7 +9,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 )
 
@@ -26,7 +26,7 @@ type status struct {
 // the window hears nothing from the agent, if it does not.
 func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) status {
 	switch {
-	case errors.Is(agentErr, agent.ErrNotRunning):
+	case errors.Is(agentErr, localapi.ErrNotRunning):
 		// Normal for a moment while the GUI starts the agent.
 		return status{"Waiting for the Tokentray agent…", widget.LowImportance, theme.NewDisabledResource(theme.HistoryIcon())}
 	case agentErr != nil:
@@ -39,17 +39,17 @@ func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) stat
 		if !e.Expiry.After(now) {
 			return status{"Expired · renewing", widget.WarningImportance, theme.NewWarningThemedResource(theme.HistoryIcon())}
 		}
-		return status{"Valid · expires in " + agent.TimeLeft(e.Expiry.Sub(now)), widget.MediumImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())}
+		return status{"Valid · expires in " + localapi.TimeLeft(e.Expiry.Sub(now)), widget.MediumImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())}
 	case auth.StateRefreshing:
 		return status{"Refreshing…", widget.MediumImportance, theme.NewPrimaryThemedResource(theme.ViewRefreshIcon())}
 	case auth.StateRetrying:
 		text := "Retrying"
 		if e.RetryAt.After(now) {
-			text += " in " + agent.TimeLeft(e.RetryAt.Sub(now))
+			text += " in " + localapi.TimeLeft(e.RetryAt.Sub(now))
 		}
 		text += ": " + e.Err
 		if e.Expiry.After(now) {
-			text += " · token valid for " + agent.TimeLeft(e.Expiry.Sub(now))
+			text += " · token valid for " + localapi.TimeLeft(e.Expiry.Sub(now))
 		}
 		return status{text, widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())}
 	case auth.StateNeedsUser:

@@ -13,8 +13,9 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -34,7 +35,7 @@ type tokenView struct {
 	message      *widget.Label
 	copy, header *widget.Button
 	refresh      *widget.Button
-	tok          agent.TokenResponse
+	tok          localapi.TokenResponse
 	fetching     bool
 	fetchedFor   time.Time // the expiry the agent last reported when the token was read
 	body         *fyne.Container
@@ -115,7 +116,7 @@ func (v *tokenView) fetch() {
 	})
 }
 
-func (v *tokenView) showToken(tok agent.TokenResponse, err error) {
+func (v *tokenView) showToken(tok localapi.TokenResponse, err error) {
 	v.claims.Objects = nil
 	// The claims change the card's height: lay the view out again.
 	defer v.body.Refresh()
@@ -187,7 +188,7 @@ func (v *tokenView) delete() {
 	name := v.p.Name
 	v.w.goBackground(func(ctx context.Context) {
 		var reloadErr error
-		removal, err := agent.RemoveProfile(ctx, v.w.configPath, v.w.keychain(), name, func(ctx context.Context) {
+		removal, err := profile.Remove(ctx, v.w.configPath, v.w.keychain(), name, func(ctx context.Context) {
 			reloadErr = v.w.agent.Reload(ctx)
 		})
 		v.w.do(func() {
@@ -199,7 +200,7 @@ func (v *tokenView) delete() {
 			if removal.NotRevoked != nil {
 				msg += fmt.Sprintf(" Its refresh token could not be revoked (%v).", removal.NotRevoked)
 			}
-			if reloadErr != nil && !errors.Is(reloadErr, agent.ErrNotRunning) {
+			if reloadErr != nil && !errors.Is(reloadErr, localapi.ErrNotRunning) {
 				msg += " The agent did not read the profiles again: " + reloadErr.Error()
 			}
 			v.w.showHomeWith(msg)

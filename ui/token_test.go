@@ -12,7 +12,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
@@ -53,7 +53,7 @@ func TestTokenView(t *testing.T) {
 		t.Fatal(err)
 	}
 	ag := newFakeAgent(auth.Event{Profile: "work", State: auth.StateValid, Expiry: testNow.Add(41*time.Minute + 59*time.Second)})
-	ag.token = agent.TokenResponse{Profile: "work", AccessToken: tok.AccessToken, Expiry: testNow.Add(41*time.Minute + 59*time.Second), Scope: "openid profile"}
+	ag.token = localapi.TokenResponse{Profile: "work", AccessToken: tok.AccessToken, Expiry: testNow.Add(41*time.Minute + 59*time.Second), Scope: "openid profile"}
 	w, _ := newTestWindow(t, ag, work)
 	test.Tap(button(t, w, "Copy token")) // the list's: it must not open the view
 	settle(w)
@@ -118,7 +118,7 @@ func countCalls(calls []string, call string) int {
 
 func TestTokenViewWithoutToken(t *testing.T) {
 	ag := newFakeAgent(auth.Event{Profile: "home", State: auth.StateNeedsUser, Err: "client secret rejected"})
-	ag.tokenErr = &agent.APIError{Status: 403, Message: "profile home: client secret rejected"}
+	ag.tokenErr = &localapi.APIError{Status: 403, Message: "profile home: client secret rejected"}
 	w, _ := newTestWindow(t, ag, home)
 	w.showToken("home")
 	settle(w)

@@ -20,20 +20,20 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
 
-// Agent is what the window needs from the Tokentray agent. *agent.Client
+// Agent is what the window needs from the Tokentray agent. *localapi.Client
 // satisfies it; tests give a fake.
 type Agent interface {
 	// Events calls fn with every profile's state, then with each change,
 	// until ctx ends or the agent goes away.
 	Events(ctx context.Context, fn func(auth.Event)) error
-	Token(ctx context.Context, profile string) (agent.TokenResponse, error)
-	Copy(ctx context.Context, profile string) (agent.TokenResponse, error)
-	CopyHeader(ctx context.Context, profile string) (agent.TokenResponse, error)
+	Token(ctx context.Context, profile string) (localapi.TokenResponse, error)
+	Copy(ctx context.Context, profile string) (localapi.TokenResponse, error)
+	CopyHeader(ctx context.Context, profile string) (localapi.TokenResponse, error)
 	Refresh(ctx context.Context, profile string) error
 	Reload(ctx context.Context) error
 }
@@ -117,7 +117,7 @@ func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) 
 		banner:        widget.NewLabel(""),
 		body:          container.NewStack(),
 		states:        map[string]auth.Event{},
-		agentErr:      agent.ErrNotRunning,
+		agentErr:      localapi.ErrNotRunning,
 	}
 	w.banner.Importance = widget.DangerImportance
 	w.banner.Wrapping = fyne.TextWrapWord
@@ -466,7 +466,7 @@ func setInfo(l *widget.Label, text string) {
 // agentMessage words an agent error for the window: a missing agent gets a
 // hint instead of a socket error.
 func agentMessage(err error) string {
-	if errors.Is(err, agent.ErrNotRunning) {
+	if errors.Is(err, localapi.ErrNotRunning) {
 		return "the Tokentray agent is not running; start it with “tokentray agent”."
 	}
 	return err.Error()

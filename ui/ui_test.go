@@ -19,7 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 	"github.com/zalando/go-keyring"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
@@ -41,7 +41,7 @@ type fakeAgent struct {
 	emitFn     func(auth.Event)
 	subscribed chan struct{}
 	reloadErr  error
-	token      agent.TokenResponse
+	token      localapi.TokenResponse
 	tokenErr   error
 }
 
@@ -82,25 +82,25 @@ func (f *fakeAgent) emit(e auth.Event) {
 	fn(e)
 }
 
-func (f *fakeAgent) Token(_ context.Context, profile string) (agent.TokenResponse, error) {
+func (f *fakeAgent) Token(_ context.Context, profile string) (localapi.TokenResponse, error) {
 	f.record("token " + profile)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.token, f.tokenErr
 }
 
-func (f *fakeAgent) Copy(_ context.Context, profile string) (agent.TokenResponse, error) {
+func (f *fakeAgent) Copy(_ context.Context, profile string) (localapi.TokenResponse, error) {
 	f.record("copy " + profile)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return agent.TokenResponse{Profile: profile, Expiry: f.token.Expiry}, f.tokenErr
+	return localapi.TokenResponse{Profile: profile, Expiry: f.token.Expiry}, f.tokenErr
 }
 
-func (f *fakeAgent) CopyHeader(_ context.Context, profile string) (agent.TokenResponse, error) {
+func (f *fakeAgent) CopyHeader(_ context.Context, profile string) (localapi.TokenResponse, error) {
 	f.record("copy header " + profile)
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return agent.TokenResponse{Profile: profile, Expiry: f.token.Expiry}, f.tokenErr
+	return localapi.TokenResponse{Profile: profile, Expiry: f.token.Expiry}, f.tokenErr
 }
 
 func (f *fakeAgent) Refresh(_ context.Context, profile string) error {

@@ -9,14 +9,15 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 
-	"github.com/google/uuid"
 	"golang.org/x/term"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -38,12 +39,6 @@ web. A running agent is told to reload.`,
 	run: runAdd,
 }
 
-// defaultURL is each flow's API, so the common case needs no --url.
-var defaultURL = map[string]string{
-	store.FlowIdentity: "https://api.nfl.com",
-	store.FlowWeb:      "https://api.polar.sh",
-}
-
 func runAdd(ctx context.Context, args []string, std stdio) error {
 	fs := newFlagSet("add")
 	flow := fs.String("flow", store.FlowIdentity, "token protocol: identity or web")
@@ -63,90 +58,56 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", rest[0])}
 	}
-	if err := store.ValidateProfileName(name); err != nil {
-		return usageError{err.Error()}
-	}
 	p := store.Profile{Name: name, Flow: *flow, BaseURL: *baseURL}
 	if p.BaseURL == "" {
-		p.BaseURL = defaultURL[p.Flow]
+		p.BaseURL = profile.DefaultBaseURL(p.Flow)
 	}
+	// Flags of the other flow would be silently ignored: refuse them.
 	set := setFlags(fs)
 	switch p.Flow {
 	case store.FlowIdentity:
 		if err := onlyFlags(set, "identity", "client-id", "sub-type", "sub", "scope"); err != nil {
 			return err
 		}
-		if *clientKey == "" {
-			return usageError{"give the client key with --client-key"}
-		}
-		if p.Network, err = auth.ParseNetwork(*network); err != nil {
-			return usageError{err.Error()}
-		}
-		// A signed-in account sends all three (PROTOCOLS.md §1); a uid
-		// without its timestamp, or the reverse, is a mistake to say now
-		// rather than a refused refresh later.
-		if (*uid == "") != (*signatureTimestamp == "") {
-			return usageError{"--uid and --signature-timestamp go together: give both for a signed-in account, neither for an anonymous device"}
-		}
-		if !allDigits(*signatureTimestamp) {
-			return usageError{fmt.Sprintf("--signature-timestamp is Unix seconds (digits only), not %q", *signatureTimestamp)}
-		}
-		p.ClientKey, p.UID, p.SignatureTimestamp = *clientKey, *uid, *signatureTimestamp
+		p.ClientKey, p.Network, p.UID, p.SignatureTimestamp = *clientKey, *network, *uid, *signatureTimestamp
 	case store.FlowWeb:
 		if err := onlyFlags(set, "web", "client-key", "network", "uid", "signature-timestamp"); err != nil {
 			return err
 		}
-		if *clientID == "" {
-			return usageError{"give the client id with --client-id"}
-		}
-		if *subType != "" && *subType != "user" && *subType != "organization" {
-			return usageError{fmt.Sprintf("--sub-type is user or organization, not %q", *subType)}
-		}
-		if *sub != "" {
-			if id, err := uuid.Parse(*sub); err != nil || id.Version() != 4 {
-				return usageError{fmt.Sprintf("--sub must be a version 4 UUID (xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx), not %q", *sub)}
-			}
-		}
 		p.ClientID, p.SubType, p.Sub, p.Scope = *clientID, *subType, *sub, strings.Join(strings.Fields(*scope), " ")
-	default:
-		return usageError{fmt.Sprintf("unknown flow %q: use --flow identity or --flow web", p.Flow)}
 	}
-	if err := auth.CheckBaseURL(p.BaseURL); err != nil {
+	if err := profile.Validate(p); err != nil {
+		return usageError{flagError(err)}
+	}
+	if p.Network, err = auth.ParseNetwork(p.Network); err != nil {
 		return usageError{err.Error()}
 	}
 
+	// The secrets come one per line, in the order the profile needs them:
+	// the client secret first, then the web flow's session token or a
+	// signed-in account's uid signature.
 	secrets := newSecretReader(std.in, std.err)
 	var s store.Secrets
-	if s.ClientSecret, err = secrets.read("Client secret: "); err != nil {
-		return err
-	}
-	if s.ClientSecret == "" {
-		return usageError{"the client secret is empty: give it on standard input or at the prompt"}
-	}
-	// At most one secret follows the client secret, on the second line:
-	// the web flow's session token or a signed-in account's uid signature.
-	var second *string
-	var prompt, what string
-	switch {
-	case p.Flow == store.FlowWeb:
-		second, prompt, what = &s.SessionToken, "Session token: ", "session token"
-	case p.UID != "":
-		second, prompt, what = &s.UIDSignature, "UID signature: ", "uid signature"
-	}
-	if second != nil {
-		if *second, err = secrets.read(prompt); err != nil {
+	for i, kind := range profile.NeededSecrets(p) {
+		v, err := secrets.read(prompts[kind])
+		if err != nil {
 			return err
 		}
-		if *second == "" {
-			return usageError{"the " + what + " is empty: give it on the second line of standard input or at the prompt"}
+		if v == "" {
+			where := "standard input"
+			if i > 0 {
+				where = "line " + strconv.Itoa(i+1) + " of standard input"
+			}
+			return usageError{fmt.Sprintf("the %s is empty: give it on %s or at the prompt", kind, where)}
 		}
+		profile.SetSecret(&s, kind, v)
 	}
 
 	path, err := store.DefaultPath()
 	if err != nil {
 		return err
 	}
-	if err := store.AddProfile(path, store.OpenKeychain(path, askPassphrase()), p, s); err != nil {
+	if err := profile.Add(path, store.OpenKeychain(path, askPassphrase()), p, s); err != nil {
 		return err
 	}
 	reloadAgent(ctx, std.err)
@@ -154,15 +115,20 @@ func runAdd(ctx context.Context, args []string, std stdio) error {
 	return nil
 }
 
-// allDigits reports whether s is ASCII digits only; the empty string is,
-// vacuously.
-func allDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
+// prompts ask for each secret on a terminal.
+var prompts = map[store.SecretKind]string{
+	store.SecretClient:       "Client secret: ",
+	store.SecretSessionToken: "Session token: ",
+	store.SecretUIDSignature: "UID signature: ",
+}
+
+// flagError names the flag of the field a profile.FieldError is about.
+func flagError(err error) string {
+	var fe *profile.FieldError
+	if errors.As(err, &fe) && fe.Field != "name" {
+		return "--" + fe.Field + ": " + fe.Err.Error()
 	}
-	return true
+	return err.Error()
 }
 
 // setFlags returns the names of the flags given on the command line.
@@ -186,11 +152,11 @@ func onlyFlags(set map[string]bool, flow string, others ...string) error {
 // reloadAgent tells a running agent that the profiles changed. A failure
 // is worth a line, not an error: the change itself is saved.
 func reloadAgent(ctx context.Context, stderr io.Writer) {
-	client, err := agent.DefaultClient()
+	client, err := localapi.DefaultClient()
 	if err != nil {
 		return
 	}
-	if err := client.Reload(ctx); err != nil && !errors.Is(err, agent.ErrNotRunning) {
+	if err := client.Reload(ctx); err != nil && !errors.Is(err, localapi.ErrNotRunning) {
 		fmt.Fprintf(stderr, "Saved, but the running agent did not reload: %v\n", err)
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"os"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -25,8 +27,8 @@ func runAgent(_ context.Context, args []string, std stdio) error {
 	}
 	// From here on every log line, the standard log package's too, has
 	// the secrets this process has seen cut out.
-	agent.SetupLogging(std.err)
-	socket, err := agent.SocketPath()
+	logging.SetupLogging(std.err)
+	socket, err := localapi.SocketPath()
 	if err != nil {
 		return err
 	}
@@ -37,10 +39,10 @@ func runAgent(_ context.Context, args []string, std stdio) error {
 	// The secrets file's passphrase, when the agent takes it from its
 	// environment, is a secret like the others.
 	if cfg, err := store.Load(path); err == nil {
-		agent.Redact(os.Getenv(cfg.Settings.PassphraseVar()))
+		logging.Redact(os.Getenv(cfg.Settings.PassphraseVar()))
 	}
 	err = agent.Run(socket, path)
-	if errors.Is(err, agent.ErrAlreadyRunning) {
+	if errors.Is(err, localapi.ErrAlreadyRunning) {
 		// Not a failure: the one agent the user wants is there.
 		fmt.Fprintln(std.out, "A Tokentray agent is already running.")
 		return nil

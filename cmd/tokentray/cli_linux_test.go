@@ -221,8 +221,15 @@ func TestAddWebAndRemove(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--sub", "not-a-uuid"}, "--sub"},
-		{[]string{"--sub", "0b0cbd7c-7a8f-1d8b-9b35-3c1a2d4f5e6a"}, "--sub"}, // version 1
+		{[]string{"--sub-type", "organization", "--sub", "not-a-uuid"}, "--sub"},
+		{[]string{"--sub-type", "organization", "--sub", "0b0cbd7c-7a8f-1d8b-9b35-3c1a2d4f5e6a"}, "--sub"}, // version 1
+		// uuid.Parse takes these forms; Polar does not.
+		{[]string{"--sub-type", "organization", "--sub", "{" + sub + "}"}, "--sub"},
+		{[]string{"--sub-type", "organization", "--sub", "urn:uuid:" + sub}, "--sub"},
+		{[]string{"--sub-type", "organization", "--sub", "0b0cbd7c-7a8f-4d8b-1b35-3c1a2d4f5e6a"}, "--sub"}, // not the RFC 4122 variant
+		// Polar answers 400 invalid_request to both.
+		{[]string{"--sub", sub}, "--sub"},
+		{[]string{"--sub-type", "organization"}, "--sub"},
 		{[]string{"--sub-type", "team"}, "--sub-type"},
 		{[]string{"--client-key", "k"}, "--client-key"},
 		{[]string{"--url", "http://example.com"}, "https"},

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -109,16 +110,9 @@ func missingSecrets(p store.Profile, entries []store.Entry) []string {
 		have[e.Account] = true
 	}
 	var missing []string
-	need := map[string]string{"client secret": p.Name + "/client-secret"}
-	if p.Flow == store.FlowWeb {
-		need["session token"] = p.Name + "/session-token"
-	}
-	if p.UID != "" {
-		need["uid signature"] = p.Name + "/uid-signature"
-	}
-	for _, what := range []string{"client secret", "session token", "uid signature"} {
-		if account, ok := need[what]; ok && !have[account] {
-			missing = append(missing, what)
+	for _, kind := range profile.NeededSecrets(p) {
+		if !have[kind.Account(p.Name)] {
+			missing = append(missing, kind.String())
 		}
 	}
 	return missing

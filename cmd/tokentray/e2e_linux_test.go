@@ -16,7 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/clipboard"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
@@ -67,7 +68,7 @@ func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout
 }
 
 // startAgent starts `tokentray agent` and waits until its LocalAPI answers.
-func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agent.Client) {
+func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *localapi.Client) {
 	t.Helper()
 	cmd, client, _ := startAgentLogged(t, env, runtimeDir)
 	return cmd, client
@@ -75,7 +76,7 @@ func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agen
 
 // startAgentLogged is startAgent that also gives the agent's log as it
 // grows.
-func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *agent.Client, *lockedBuffer) {
+func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *localapi.Client, *lockedBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, "agent")
 	cmd.Env = env
@@ -86,7 +87,7 @@ func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd,
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	client := agent.NewClient(filepath.Join(runtimeDir, "tokentray", "agent.sock"))
+	client := localapi.NewClient(filepath.Join(runtimeDir, "tokentray", "agent.sock"))
 	t.Cleanup(func() {
 		_ = client.Quit(context.Background())
 		select {
@@ -451,7 +452,7 @@ func TestTray(t *testing.T) {
 		tray.click(t, "Quit")
 		waitFor(t, "the agent to quit", func() bool {
 			_, err := client.Status(context.Background())
-			return errors.Is(err, agent.ErrNotRunning)
+			return errors.Is(err, localapi.ErrNotRunning)
 		})
 		waitClipboardMatch(t, func(s string) bool { return s == "" })
 	})
@@ -509,7 +510,7 @@ type eventLog struct {
 	events []auth.Event
 }
 
-func recordEvents(t *testing.T, client *agent.Client) *eventLog {
+func recordEvents(t *testing.T, client *localapi.Client) *eventLog {
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &eventLog{}
 	done := make(chan struct{})
@@ -538,27 +539,12 @@ func (l *eventLog) count(profile string, state auth.State) int {
 	return n
 }
 
-// TestClipboardWithoutCgo keeps golang.design/x/clipboard out of the Linux
-// build: built without cgo (as the Makefile does) it compiles but cannot
-// copy, while the agent's own X11 clipboard needs no cgo.
-func TestClipboardWithoutCgo(t *testing.T) {
-	list := exec.Command("go", "list", "-deps", ".")
-	list.Env = append(os.Environ(), "CGO_ENABLED=0")
-	out, err := list.Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if slices.Contains(strings.Fields(string(out)), "golang.design/x/clipboard") {
-		t.Error("tokentray links golang.design/x/clipboard on Linux")
-	}
-}
-
 // TestClipboardLargeValue copies values far larger than a token of today
 // through the agent's X11 clipboard, and one too large for a single X
 // request, which must fail saying so rather than paste something cut.
 func TestClipboardLargeValue(t *testing.T) {
 	desktop(t)
-	clip := &agent.Clipboard{}
+	clip := &clipboard.Clipboard{}
 	defer clip.Close()
 	for _, size := range []int{16 << 10, 200 << 10} {
 		value := strings.Repeat("eyJhbGciOiJIUzI1NiJ9.", size/21+1)[:size]

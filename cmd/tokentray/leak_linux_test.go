@@ -21,7 +21,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
 )
 
@@ -251,12 +251,12 @@ type leakRunner struct {
 	exited  chan error
 }
 
-func (r *leakRunner) startAgent(logPath, runtimeDir string) *agent.Client {
+func (r *leakRunner) startAgent(logPath, runtimeDir string) *localapi.Client {
 	r.t.Helper()
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o700); err != nil {
 		r.t.Fatal(err)
 	}
-	// As agent.StartDetached does: output appended to the log file.
+	// As localapi.StartDetached does: output appended to the log file.
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		r.t.Fatal(err)
@@ -272,7 +272,7 @@ func (r *leakRunner) startAgent(logPath, runtimeDir string) *agent.Client {
 	r.exited = make(chan error, 1)
 	go func() { r.exited <- r.agent.Wait() }()
 	r.t.Cleanup(func() { r.agent.Process.Kill() })
-	client := agent.NewClient(filepath.Join(runtimeDir, "tokentray", "agent.sock"))
+	client := localapi.NewClient(filepath.Join(runtimeDir, "tokentray", "agent.sock"))
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 		if _, err := client.Status(context.Background()); err == nil {
 			return client

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -79,14 +79,14 @@ func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEn
 	for _, p := range cfg.Profiles {
 		entries = append(entries, listEntry{Name: p.Name, Flow: p.Flow, BaseURL: p.BaseURL, State: "none"})
 	}
-	client, err := agent.DefaultClient()
+	client, err := localapi.DefaultClient()
 	if err != nil {
 		return nil, err
 	}
 	status, err := client.Status(ctx)
 	switch {
 	case err == nil:
-		known := map[string]agent.ProfileStatus{}
+		known := map[string]localapi.ProfileStatus{}
 		for _, s := range status.Profiles {
 			known[s.Name] = s
 		}
@@ -95,7 +95,7 @@ func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEn
 				entries[i].State, entries[i].Expiry, entries[i].Error = s.State, s.Expiry, s.Error
 			}
 		}
-	case errors.Is(err, agent.ErrNotRunning):
+	case errors.Is(err, localapi.ErrNotRunning):
 		k := openSecrets()
 		for i := range entries {
 			tok, found, err := k.LoadToken(entries[i].Name)

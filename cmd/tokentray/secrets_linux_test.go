@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -170,7 +170,7 @@ func TestSecretsFile(t *testing.T) {
 	// The agent without the variable: every profile needs the user, and
 	// says how to give the passphrase.
 	_, client := startAgent(t, env, runtimeDir)
-	var status agent.Status
+	var status localapi.Status
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		if status, err = client.Status(context.Background()); err == nil && allState(status, "needs user") {
 			break
@@ -207,7 +207,7 @@ func TestSecretsFile(t *testing.T) {
 	noPass.must("", "token", "after")
 }
 
-func allState(s agent.Status, state string) bool {
+func allState(s localapi.Status, state string) bool {
 	for _, p := range s.Profiles {
 		if p.State != state {
 			return false
@@ -217,11 +217,11 @@ func allState(s agent.Status, state string) bool {
 }
 
 // quitAgent quits the agent and waits until its socket no longer answers.
-func quitAgent(t *testing.T, client *agent.Client) {
+func quitAgent(t *testing.T, client *localapi.Client) {
 	t.Helper()
 	client.Quit(context.Background())
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := client.Status(context.Background()); errors.Is(err, agent.ErrNotRunning) {
+		if _, err := client.Status(context.Background()); errors.Is(err, localapi.ErrNotRunning) {
 			return
 		}
 	}
@@ -361,7 +361,7 @@ func TestSecretsRefusals(t *testing.T) {
 
 	t.Setenv("XDG_RUNTIME_DIR", runtimeDir) // where the CLI looks for the window
 	shown := make(chan struct{}, 1)
-	ln, err := agent.ListenGUI(func() { shown <- struct{}{} })
+	ln, err := localapi.ListenGUI(func() { shown <- struct{}{} })
 	if err != nil {
 		t.Fatal(err)
 	}

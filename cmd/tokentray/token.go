@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
@@ -47,7 +48,7 @@ func runToken(ctx context.Context, args []string, std stdio) error {
 
 // tokenOf asks the agent, and works on the keychain itself when none runs.
 func tokenOf(ctx context.Context, name string) (string, error) {
-	client, err := agent.DefaultClient()
+	client, err := localapi.DefaultClient()
 	if err != nil {
 		return "", err
 	}
@@ -55,7 +56,7 @@ func tokenOf(ctx context.Context, name string) (string, error) {
 	if err == nil {
 		return resp.AccessToken, nil
 	}
-	if !errors.Is(err, agent.ErrNotRunning) {
+	if !errors.Is(err, localapi.ErrNotRunning) {
 		return "", withRemedy(name, err)
 	}
 	path, err := store.DefaultPath()
@@ -76,7 +77,7 @@ func tokenOf(ctx context.Context, name string) (string, error) {
 // needsUser reports whether err means the user must act: the server refused
 // the credentials or settings, said by auth directly or by the agent's 403.
 func needsUser(err error) bool {
-	var apiErr *agent.APIError
+	var apiErr *localapi.APIError
 	return auth.ActionOf(err) == auth.NeedsUser || errors.As(err, &apiErr) && apiErr.Status == 403
 }
 

@@ -1,3 +1,0 @@
-package agent
-
-const exeSuffix = ".exe"

@@ -1,0 +1,3 @@
+package localapi
+
+const exeSuffix = ".exe"

@@ -1,0 +1,9 @@
+//go:build !linux
+
+package localapi
+
+import "net"
+
+// checkPeer relies on the socket directory's 0700 mode where peer
+// credentials are not read.
+func checkPeer(*net.UnixConn) error { return nil }

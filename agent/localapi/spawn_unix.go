@@ -1,0 +1,31 @@
+//go:build !windows
+
+package localapi
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// StartDetached starts exe in its own session, so it outlives the process
+// that started it (the GUI starts the agent and then may close), with its
+// output appended to LogPath.
+func StartDetached(exe string, args ...string) error {
+	if err := os.MkdirAll(filepath.Dir(LogPath()), 0o700); err != nil {
+		return err
+	}
+	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
+}

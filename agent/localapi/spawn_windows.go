@@ -1,0 +1,29 @@
+package localapi
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+)
+
+// StartDetached starts exe detached from this process's console, so it
+// outlives the process that started it, with its output appended to LogPath.
+func StartDetached(exe string, args ...string) error {
+	if err := os.MkdirAll(filepath.Dir(LogPath()), 0o700); err != nil {
+		return err
+	}
+	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer log.Close()
+	cmd := exec.Command(exe, args...)
+	cmd.Stdout, cmd.Stderr = log, log
+	const detachedProcess = 0x00000008
+	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: detachedProcess | syscall.CREATE_NEW_PROCESS_GROUP}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	return cmd.Process.Release()
+}

@@ -1,9 +1,0 @@
-//go:build !linux
-
-package agent
-
-import "context"
-
-// watchSystem has no resume or network signal to watch here; the Keeper
-// still notices a suspend by the wall clock's jump when its timer fires.
-func watchSystem(context.Context, func()) {}
