@@ -21,6 +21,7 @@ import (
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // desktop returns the environment for the tokentray processes of one test:
@@ -76,11 +77,11 @@ func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *loca
 
 // startAgentLogged is startAgent that also gives the agent's log as it
 // grows.
-func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *localapi.Client, *lockedBuffer) {
+func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *localapi.Client, *testkit.SyncBuffer) {
 	t.Helper()
 	cmd := exec.Command(binary, "agent")
 	cmd.Env = env
-	logs := &lockedBuffer{}
+	logs := &testkit.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -112,27 +113,9 @@ func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd,
 	}
 }
 
-// lockedBuffer is a bytes.Buffer that a process writes while a test reads.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // waitLog waits until the log holds line want more than n times, and
 // returns how often it then does.
-func waitLog(t *testing.T, logs *lockedBuffer, want string, n int) int {
+func waitLog(t *testing.T, logs *testkit.SyncBuffer, want string, n int) int {
 	t.Helper()
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c := strings.Count(logs.String(), want); c > n {
