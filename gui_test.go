@@ -19,6 +19,7 @@ import (
 	"github.com/jezek/xgb/xtest"
 
 	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -194,7 +195,7 @@ func waitValid(t *testing.T, socket string, profiles ...string) {
 		st, err := client.Status(context.Background())
 		valid := 0
 		for _, p := range st.Profiles {
-			if slices.Contains(profiles, p.Name) && p.State == "valid" {
+			if slices.Contains(profiles, p.Profile) && p.State == auth.StateValid {
 				valid++
 			}
 		}

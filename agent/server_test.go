@@ -109,7 +109,7 @@ func TestTokenThroughLocalAPI(t *testing.T) {
 		t.Errorf("a second request should reuse the token: err %v, acquires %d", err, server.Acquires())
 	}
 	status, err := client.Status(ctx)
-	if err != nil || len(status.Profiles) != 1 || status.Profiles[0].State != "valid" || !status.Profiles[0].Expiry.After(time.Now()) {
+	if err != nil || len(status.Profiles) != 1 || status.Profiles[0].State != auth.StateValid || !status.Profiles[0].Expiry.After(time.Now()) {
 		t.Errorf("status %+v, %v", status, err)
 	}
 }
@@ -155,7 +155,7 @@ func TestRejectedCredentialsNeedTheUser(t *testing.T) {
 		t.Error("the error carries the client secret")
 	}
 	status, _ := client.Status(context.Background())
-	if status.Profiles[0].State != "needs user" || status.Profiles[0].Error == "" {
+	if status.Profiles[0].State != auth.StateNeedsUser || status.Profiles[0].Err == "" {
 		t.Errorf("status %+v; want the error recorded", status.Profiles[0])
 	}
 }
@@ -238,13 +238,13 @@ func TestStatusReportsRetrying(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := status.Profiles[0]
-		if p.State == "retrying" {
-			if p.Error == "" || p.RetryAt.IsZero() {
+		if p.State == auth.StateRetrying {
+			if p.Err == "" || p.RetryAt.IsZero() {
 				t.Errorf("retrying without error or retry time: %+v", p)
 			}
 			return
 		}
-		if p.State == "valid" || time.Now().After(deadline) {
+		if p.State == auth.StateValid || time.Now().After(deadline) {
 			t.Fatalf("status %+v; want retrying after a 503", p)
 		}
 		time.Sleep(time.Millisecond)
@@ -262,7 +262,7 @@ func waitState(t *testing.T, client *localapi.Client, profile, state string) {
 			t.Fatal(err)
 		}
 		for _, p := range status.Profiles {
-			if p.Name == profile && p.State == state {
+			if p.Profile == profile && p.State.String() == state {
 				return
 			}
 		}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/profile"
@@ -152,13 +151,8 @@ func (t *Tokens) Settings() store.Settings {
 
 // Status returns what is known of each profile, without secrets, in the
 // configured order.
-func (t *Tokens) Status() []localapi.ProfileStatus {
-	events := t.Events()
-	out := make([]localapi.ProfileStatus, 0, len(events))
-	for _, e := range events {
-		out = append(out, localapi.ProfileStatus{Name: e.Profile, State: e.State.String(), Expiry: e.Expiry, RetryAt: e.RetryAt, Error: e.Err})
-	}
-	return out
+func (t *Tokens) Status() []auth.Event {
+	return t.Events()
 }
 
 // Token returns an access token of profile that stays valid for at least

@@ -23,20 +23,11 @@ var ErrNotRunning = errors.New("the Tokentray agent is not running")
 
 // Status is the agent's answer to GET /v1/status.
 type Status struct {
-	Version  string          `json:"version"`
-	PID      int             `json:"pid"`
-	Profiles []ProfileStatus `json:"profiles"`
-}
-
-// ProfileStatus is what the agent knows of one profile, without secrets.
-type ProfileStatus struct {
-	Name string `json:"name"`
-	// State is an auth.State in words: "none", "valid", "refreshing",
-	// "retrying" or "needs user".
-	State   string    `json:"state"`
-	Expiry  time.Time `json:"expiry,omitzero"`   // of the token held
-	RetryAt time.Time `json:"retry_at,omitzero"` // when retrying: the next try
-	Error   string    `json:"error,omitempty"`   // when retrying or needing the user
+	Version string `json:"version"`
+	PID     int    `json:"pid"`
+	// Profiles say what the agent knows of each profile, without secrets,
+	// as the event stream does.
+	Profiles []auth.Event `json:"profiles"`
 }
 
 // TokenResponse is the answer to GET /v1/token: the access token alone; the

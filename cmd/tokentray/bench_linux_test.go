@@ -99,7 +99,7 @@ func BenchmarkAgentIdle(b *testing.B) {
 		st, err := client.Status(context.Background())
 		valid := 0
 		for _, p := range st.Profiles {
-			if p.State == auth.StateValid.String() {
+			if p.State == auth.StateValid {
 				valid++
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -24,10 +25,11 @@ agent the keychain's token records say "valid", "expired" or "none".`,
 
 // listEntry is one profile as list shows it.
 type listEntry struct {
-	Name    string    `json:"name"`
-	Flow    string    `json:"flow"`
-	BaseURL string    `json:"base_url"`
-	State   string    `json:"state"`
+	Name    string `json:"name"`
+	Flow    string `json:"flow"`
+	BaseURL string `json:"base_url"`
+	State   string `json:"state"` // state's words, or "expired"
+	state   auth.State
 	Expiry  time.Time `json:"expiry,omitzero"`
 	Error   string    `json:"error,omitempty"`
 }
@@ -77,7 +79,7 @@ func runList(ctx context.Context, args []string, std stdio) error {
 func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEntry, error) {
 	entries := make([]listEntry, 0, len(cfg.Profiles))
 	for _, p := range cfg.Profiles {
-		entries = append(entries, listEntry{Name: p.Name, Flow: p.Flow, BaseURL: p.BaseURL, State: "none"})
+		entries = append(entries, listEntry{Name: p.Name, Flow: p.Flow, BaseURL: p.BaseURL})
 	}
 	client, err := localapi.DefaultClient()
 	if err != nil {
@@ -86,13 +88,13 @@ func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEn
 	status, err := client.Status(ctx)
 	switch {
 	case err == nil:
-		known := map[string]localapi.ProfileStatus{}
-		for _, s := range status.Profiles {
-			known[s.Name] = s
+		known := map[string]auth.Event{}
+		for _, e := range status.Profiles {
+			known[e.Profile] = e
 		}
 		for i := range entries {
-			if s, ok := known[entries[i].Name]; ok {
-				entries[i].State, entries[i].Expiry, entries[i].Error = s.State, s.Expiry, s.Error
+			if e, ok := known[entries[i].Name]; ok {
+				entries[i].state, entries[i].Expiry, entries[i].Error = e.State, e.Expiry, e.Err
 			}
 		}
 	case errors.Is(err, localapi.ErrNotRunning):
@@ -103,15 +105,16 @@ func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEn
 				return nil, err
 			}
 			if found {
-				entries[i].State, entries[i].Expiry = "valid", tok.Expiry
+				entries[i].state, entries[i].Expiry = auth.StateValid, tok.Expiry
 			}
 		}
 	default:
 		return nil, err
 	}
 	for i := range entries {
+		entries[i].State = entries[i].state.String()
 		// A token past its expiry is expired whoever last held it.
-		if entries[i].State == "valid" && !entries[i].Expiry.After(now) {
+		if entries[i].state == auth.StateValid && !entries[i].Expiry.After(now) {
 			entries[i].State = "expired"
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -172,16 +173,16 @@ func TestSecretsFile(t *testing.T) {
 	_, client := startAgent(t, env, runtimeDir)
 	var status localapi.Status
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if status, err = client.Status(context.Background()); err == nil && allState(status, "needs user") {
+		if status, err = client.Status(context.Background()); err == nil && allState(status, auth.StateNeedsUser) {
 			break
 		}
 	}
-	if !allState(status, "needs user") || len(status.Profiles) != 2 {
+	if !allState(status, auth.StateNeedsUser) || len(status.Profiles) != 2 {
 		t.Errorf("the agent without the passphrase says %+v; want both profiles needing the user", status.Profiles)
 	}
 	for _, p := range status.Profiles {
-		if !strings.Contains(p.Error, store.DefaultPassphraseEnv) {
-			t.Errorf("profile %s's error %q does not say how to give the passphrase", p.Name, p.Error)
+		if !strings.Contains(p.Err, store.DefaultPassphraseEnv) {
+			t.Errorf("profile %s's error %q does not say how to give the passphrase", p.Profile, p.Err)
 		}
 	}
 	if _, stderr, code := c.run("", "secrets", "keychain"); code != exitError || !strings.Contains(stderr, "agent is running") {
@@ -207,7 +208,7 @@ func TestSecretsFile(t *testing.T) {
 	noPass.must("", "token", "after")
 }
 
-func allState(s localapi.Status, state string) bool {
+func allState(s localapi.Status, state auth.State) bool {
 	for _, p := range s.Profiles {
 		if p.State != state {
 			return false
