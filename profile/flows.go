@@ -14,6 +14,9 @@ type Flow struct {
 	Name           string // as stored in the config: store.FlowIdentity, …
 	Label          string // as the window names it
 	DefaultBaseURL string
+	// Revokes says whether removing a profile revokes its grant at the
+	// server: whether the flow's auth.Flow is an auth.Revoker.
+	Revokes bool
 	// secrets are the keychain secrets a profile of this flow needs.
 	secrets func(p store.Profile) []store.SecretKind
 	// client is who p speaks to the server as: its client key or id.
@@ -49,6 +52,7 @@ var flows = []Flow{
 		Name:           store.FlowWeb,
 		Label:          "Web grant",
 		DefaultBaseURL: "https://api.polar.sh",
+		Revokes:        true,
 		secrets: func(store.Profile) []store.SecretKind {
 			return []store.SecretKind{store.SecretClient, store.SecretSessionToken}
 		},

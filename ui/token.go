@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -168,10 +169,15 @@ func (v *tokenView) refreshNow() {
 // confirmDelete asks before deleting the profile, its keychain entries and
 // (for a web grant) its grant at the server.
 func (v *tokenView) confirmDelete() {
-	what := "Its settings and its keychain entries (client secret, token) are deleted."
-	if v.p.Flow == store.FlowWeb {
-		what = "Its settings and its keychain entries (client secret, session token, token) are deleted, and its refresh token is revoked at the server."
+	var entries []string
+	for _, kind := range profile.NeededSecrets(v.p) {
+		entries = append(entries, kind.String())
 	}
+	what := "Its settings and its keychain entries (" + strings.Join(entries, ", ") + ", token) are deleted"
+	if f, _ := profile.Lookup(v.p.Flow); f.Revokes {
+		what += ", and its grant is revoked at the server"
+	}
+	what += "."
 	d := dialog.NewCustomConfirm("Delete "+v.p.Name+"?", "Delete", "Cancel",
 		note(what+" This cannot be undone."), func(ok bool) {
 			if ok {
