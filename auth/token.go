@@ -1,6 +1,3 @@
-// Package auth speaks Tokentray's token protocols and decides when a token
-// is fresh. It knows HTTP and time; persistence comes in through TokenStore,
-// so it never imports Fyne, systray or the keychain.
 package auth
 
 import (

@@ -1,7 +1,3 @@
-// Package store keeps Tokentray's state on this machine: the profiles in a
-// JSON config file that never holds a secret, and every secret (client
-// secrets, token records) in the OS keychain. It knows files and the
-// keychain, nothing of HTTP.
 package store
 
 import (

@@ -1,9 +1,3 @@
-// Package ui is Tokentray's Fyne window: the profile list, the profile
-// editor, the token view and the settings. It holds no protocol logic:
-// profiles are edited through package store, flows are built by package
-// agent, and states and tokens come from the agent. Work that may block (the
-// keychain, the agent, a server) runs in goroutines, and every widget update
-// from one goroutine goes through fyne.Do.
 package ui
 
 import (
