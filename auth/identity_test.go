@@ -368,9 +368,10 @@ func TestServerValidatesRequests(t *testing.T) {
 		{"bad network", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) { m["networkType"] = "lte" }), 400, "networkType"},
 		{"wrong secret", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) { m["clientSecret"] = "nope" }), 401, "credentials"},
 		{"refresh without token", authtest.IdentityRefreshPath, "application/json", body(func(map[string]string) {}), 400, "refreshToken is required"},
-		{"signed-in fields on acquire", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) {
+		{"signed-in acquire", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) {
 			m["signatureTimestamp"], m["uid"], m["uidSignature"] = "1758732781", "u", "s"
-		}), 400, "belong to refresh"},
+		}), 200, ""},
+		{"uid alone on acquire", authtest.IdentityTokenPath, "application/json", body(func(m map[string]string) { m["uid"] = "u" }), 400, "go together"},
 		{"uid alone", authtest.IdentityRefreshPath, "application/json", body(func(m map[string]string) { m["refreshToken"], m["uid"] = "r", "u" }), 400, "go together"},
 		{"bad signature timestamp", authtest.IdentityRefreshPath, "application/json", body(func(m map[string]string) {
 			m["refreshToken"], m["signatureTimestamp"], m["uid"], m["uidSignature"] = "r", "yesterday", "u", "s"

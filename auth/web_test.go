@@ -30,10 +30,20 @@ func newWebFlow(base string) *auth.WebGrantFlow {
 	return &auth.WebGrantFlow{BaseURL: base, ClientID: webClientID, ClientSecret: webSecret, SessionToken: webSession}
 }
 
+// newWebServer starts a fake that answers as Polar does: no refresh token.
 func newWebServer(t *testing.T) *authtest.WebServer {
 	t.Helper()
 	s := authtest.NewWebServer(webClientID, webSecret, webSession)
 	t.Cleanup(s.Close)
+	return s
+}
+
+// newRotatingWebServer starts a fake of a server that, unlike Polar's web
+// grant, issues rotating refresh tokens.
+func newRotatingWebServer(t *testing.T) *authtest.WebServer {
+	t.Helper()
+	s := newWebServer(t)
+	s.SetRefreshTokens(authtest.RotatingRefreshTokens)
 	return s
 }
 
@@ -120,9 +130,10 @@ func TestWebSettingsCheckedBeforeSending(t *testing.T) {
 	}
 }
 
+// TestWebExpiryAndScope reads an answer as Polar's web grant gives it: an
+// hour, the scope granted, and no refresh token.
 func TestWebExpiryAndScope(t *testing.T) {
 	srv := newWebServer(t)
-	srv.SetLifetime(10 * time.Minute)
 	now := time.Date(2025, 9, 24, 12, 0, 0, 0, time.UTC)
 	flow := newWebFlow(srv.URL)
 	flow.Now = func() time.Time { return now }
@@ -131,14 +142,14 @@ func TestWebExpiryAndScope(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !tok.Expiry.Equal(now.Add(10*time.Minute)) || tok.Scope != "openid email" || !strings.HasPrefix(tok.RefreshToken, "polar_rt_") {
-		t.Errorf("got %+v; want expiry %v, the scope and a refresh token", tok, now.Add(10*time.Minute))
+	if !tok.Expiry.Equal(now.Add(time.Hour)) || tok.Scope != "openid email" || tok.RefreshToken != "" {
+		t.Errorf("got %+v; want expiry %v, the scope and no refresh token", tok, now.Add(time.Hour))
 	}
 }
 
 func TestWebNullRefreshToken(t *testing.T) {
 	srv := newWebServer(t)
-	srv.SetNullRefreshToken(true)
+	srv.SetRefreshTokens(authtest.NullRefreshToken)
 	flow := newWebFlow(srv.URL)
 	tok, err := flow.Acquire(context.Background())
 	if err != nil {
@@ -158,7 +169,7 @@ func TestWebNullRefreshToken(t *testing.T) {
 }
 
 func TestWebRotationAndFamilyRevocation(t *testing.T) {
-	srv := newWebServer(t)
+	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
 	first, err := flow.Acquire(ctx)
@@ -408,7 +419,7 @@ func (q queryAdder) RoundTrip(r *http.Request) (*http.Response, error) {
 }
 
 func TestWebRevoke(t *testing.T) {
-	srv := newWebServer(t)
+	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
 	tok, err := flow.Acquire(ctx)
@@ -451,7 +462,7 @@ func TestWebRevoke(t *testing.T) {
 }
 
 func TestFreshWebReacquiresOnInvalidGrant(t *testing.T) {
-	srv := newWebServer(t)
+	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
 	first, err := flow.Acquire(ctx)
@@ -508,7 +519,12 @@ func TestWebServerValidatesRequests(t *testing.T) {
 		{"bad session", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", "nope"), 400, "invalid_grant"},
 		{"empty sub", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub", ""), 400, "invalid_request"},
 		{"null sub", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub", "null"), 400, "invalid_request"},
-		{"UUID1 sub", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 400, "invalid_request"},
+		{"sub without sub_type", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub", webSub), 400, "invalid_request"},
+		{"sub for a user", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub_type", "user", "sub", webSub), 400, "invalid_request"},
+		{"organization without sub", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub_type", "organization"), 400, "invalid_request"},
+		{"organization", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub_type", "organization", "sub", webSub), 200, ""},
+		{"junk sub", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub_type", "organization", "sub", "acme"), 400, "invalid_request"},
+		{"UUID1 sub", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub_type", "organization", "sub", "6ba7b810-9dad-11d1-80b4-00c04fd430c8"), 400, "invalid_grant"},
 		{"bad sub_type", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "session_token", webSession, "sub_type", "team"), 400, "invalid_request"},
 		{"twice", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "web", "grant_type", "web", "session_token", webSession), 400, "invalid_request"},
 		{"unknown refresh token", authtest.WebTokenPath, "application/x-www-form-urlencoded", form("grant_type", "refresh_token", "refresh_token", "nope"), 400, "invalid_grant"},
@@ -529,7 +545,7 @@ func TestWebServerValidatesRequests(t *testing.T) {
 }
 
 func TestWebServerConcurrentUse(t *testing.T) {
-	srv := newWebServer(t)
+	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	done := make(chan error)
 	for range 8 {

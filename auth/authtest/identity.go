@@ -1,6 +1,7 @@
 // Package authtest provides fakes of Tokentray's token servers for tests, as
 // net/http/httptest does for HTTP: they run on loopback, check requests the
-// way the real APIs are documented to, and can be told to misbehave.
+// way the real APIs are documented to, and can be told to misbehave. Both
+// are built on one Core, so they share their knobs and counters.
 package authtest
 
 import (
@@ -13,16 +14,14 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/tokentray/tokentray/auth"
 )
 
-// Paths the identity server answers, as PROTOCOLS.md §1 names them.
+// Paths the identity server answers, as docs/PROTOCOLS.md §1 names them.
 const (
 	IdentityTokenPath   = "/identity/v3/token"
 	IdentityRefreshPath = "/identity/v3/token/refresh"
@@ -36,10 +35,16 @@ type IdentityBody struct {
 	DeviceInfo   string `json:"deviceInfo"`
 	NetworkType  string `json:"networkType"`
 	RefreshToken string `json:"refreshToken"`
-	// Sent on refresh for signed-in accounts only.
+	// A signed-in account's, on acquire and refresh alike.
 	SignatureTimestamp string `json:"signatureTimestamp"`
 	UID                string `json:"uid"`
 	UIDSignature       string `json:"uidSignature"`
+}
+
+// SignedIn reports whether the body carries a signed-in account: all of
+// signatureTimestamp, uid and uidSignature.
+func (b IdentityBody) SignedIn() bool {
+	return b.SignatureTimestamp != "" && b.UID != "" && b.UIDSignature != ""
 }
 
 // IdentityRequest is one request the server received, kept for assertions.
@@ -50,59 +55,29 @@ type IdentityRequest struct {
 	Body   IdentityBody // Raw decoded; zero when Raw is not JSON
 }
 
-// IdentityServer is a fake identity API v3. It issues JWT-shaped access
-// tokens larger than 2 KB and rotating refresh tokens; presenting a spent
-// refresh token is answered 401 and revokes every token descended from the
-// same acquire, as token-theft detection in real servers does. Its methods
-// are safe for concurrent use.
-type IdentityServer struct {
-	// URL is the base URL to configure a flow with, http://127.0.0.1:port.
-	URL string
+func (r IdentityRequest) clone() IdentityRequest {
+	r.Header, r.Raw = r.Header.Clone(), bytes.Clone(r.Raw)
+	return r
+}
 
-	srv                     *httptest.Server
+// IdentityServer is a fake identity API v3. It issues JWT-shaped access
+// tokens larger than 2 KB, signed-in ones when the request carries an
+// account, and by default rotating refresh tokens. Its methods, its Core's
+// included, are safe for concurrent use.
+type IdentityServer struct {
+	*Core[IdentityRequest]
+
 	clientKey, clientSecret string
 	signingKey              []byte
-
-	faults faultQueue
-
-	mu        sync.Mutex
-	lifetime  time.Duration
-	relative  bool
-	now       func() time.Time
-	requests  []IdentityRequest
-	acquires  int
-	refreshes int
-	grants    ledger // refresh tokens are issued to a device ID
-	delay     time.Duration
-	answered  func(IdentityRequest, int)
+	relative                bool // guarded by Core.mu
 }
 
 // NewIdentityServer starts a fake identity API that accepts the given client
 // credentials. Call Close when done.
 func NewIdentityServer(clientKey, clientSecret string) *IdentityServer {
-	s := &IdentityServer{
-		clientKey:    clientKey,
-		clientSecret: clientSecret,
-		signingKey:   []byte(rand.Text()),
-		lifetime:     time.Hour,
-		now:          time.Now,
-		grants:       newLedger(),
-	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s := &IdentityServer{clientKey: clientKey, clientSecret: clientSecret, signingKey: []byte(rand.Text())}
+	s.Core = newCore(RotatingRefreshTokens, s.record, s.answer)
 	return s
-}
-
-// Close shuts the server down, waiting for requests in flight; a request
-// held back by a Fault's Delay ends early.
-func (s *IdentityServer) Close() { s.srv.Close() }
-
-// SetLifetime sets how long issued access tokens live; the default is an
-// hour.
-func (s *IdentityServer) SetLifetime(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lifetime = d
 }
 
 // SetRelativeExpiry makes expiresIn a duration in seconds instead of the
@@ -113,114 +88,27 @@ func (s *IdentityServer) SetRelativeExpiry(relative bool) {
 	s.relative = relative
 }
 
-// SetClock replaces the server's clock, which stamps and checks expiry.
-func (s *IdentityServer) SetClock(now func() time.Time) {
+// Account returns the uid of the signed-in account accessToken was issued
+// to, or "" for an anonymous token or one this server did not issue.
+func (s *IdentityServer) Account(accessToken string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.now = now
+	return s.grants.access[accessToken].account
 }
 
-// SetDelay holds back every answer that is not a Fault by d before the
-// request is checked and served, or until the client gives up: a slow but
-// working server. Zero, the default, answers at once.
-func (s *IdentityServer) SetDelay(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.delay = d
-}
-
-// OnAnswered sets a function called with every request that was served
-// (not answered by a Fault) and the status of its answer, once that answer
-// has been written and flushed to the client, before the handler returns.
-// It runs on the request's goroutine, so an answer's effects on the server
-// (a spent refresh token) have happened. nil removes it.
-func (s *IdentityServer) OnAnswered(f func(req IdentityRequest, status int)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.answered = f
-}
-
-// FailNext answers the next n requests with f instead of serving them. The
-// requests are still recorded and counted. Calls queue up in order.
-func (s *IdentityServer) FailNext(n int, f Fault) { s.faults.add(n, f) }
-
-// Requests returns a copy of every request received, oldest first.
-func (s *IdentityServer) Requests() []IdentityRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]IdentityRequest, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = IdentityRequest{Path: r.Path, Header: r.Header.Clone(), Raw: bytes.Clone(r.Raw), Body: r.Body}
-	}
-	return out
-}
-
-// Acquires counts the requests to the acquire endpoint, answered or not.
-func (s *IdentityServer) Acquires() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acquires
-}
-
-// Refreshes counts the requests to the refresh endpoint, answered or not.
-func (s *IdentityServer) Refreshes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refreshes
-}
-
-// Reuses counts the requests that presented a spent refresh token: a
-// client that persists rotated tokens correctly never makes one.
-func (s *IdentityServer) Reuses() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.grants.reuses
-}
-
-// Accepts reports whether the API would honour accessToken now: issued by
-// this server, not expired, and not revoked by refresh-token reuse.
-func (s *IdentityServer) Accepts(accessToken string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.grants.accepts(accessToken, s.now())
-}
-
-func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
-	raw := readBody(r)
+func (s *IdentityServer) record(r *http.Request, raw []byte) (IdentityRequest, kind) {
 	rec := IdentityRequest{Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw}
 	_ = json.Unmarshal(raw, &rec.Body)
-
-	s.mu.Lock()
-	s.requests = append(s.requests, rec)
 	switch r.URL.Path {
 	case IdentityTokenPath:
-		s.acquires++
+		return rec, acquireRequest
 	case IdentityRefreshPath:
-		s.refreshes++
+		return rec, refreshRequest
 	}
-	delay, answered := s.delay, s.answered
-	s.mu.Unlock()
+	return rec, otherRequest
+}
 
-	if f, ok := s.faults.next(); ok {
-		f.serve(w, r)
-		return
-	}
-	if delay > 0 {
-		select {
-		case <-time.After(delay):
-		case <-r.Context().Done():
-			return
-		}
-	}
-	if answered != nil {
-		// Every return below has written an answer.
-		sw := &statusWriter{ResponseWriter: w}
-		w = sw
-		defer func() {
-			_ = http.NewResponseController(sw).Flush()
-			answered(IdentityRequest{Path: rec.Path, Header: rec.Header.Clone(), Raw: bytes.Clone(rec.Raw), Body: rec.Body}, sw.status)
-		}()
-	}
+func (s *IdentityServer) answer(w http.ResponseWriter, r *http.Request, rec IdentityRequest) {
 	if r.URL.Path != IdentityTokenPath && r.URL.Path != IdentityRefreshPath {
 		writeJSON(w, http.StatusNotFound, map[string]string{"message": "no such endpoint"})
 		return
@@ -229,17 +117,18 @@ func (s *IdentityServer) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"message": "use POST"})
 		return
 	}
-	if msg := checkRequest(r, raw, r.URL.Path == IdentityRefreshPath); msg != "" {
+	refresh := r.URL.Path == IdentityRefreshPath
+	if msg := checkIdentityRequest(r, rec.Raw, refresh); msg != "" {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"message": msg})
 		return
 	}
-	status, body := s.issue(rec.Body, r.URL.Path == IdentityRefreshPath)
+	status, body := s.issueToken(rec.Body, refresh)
 	writeJSON(w, status, body)
 }
 
-// checkRequest validates a request as the real API would, returning what is
-// wrong or "".
-func checkRequest(r *http.Request, raw []byte, refresh bool) string {
+// checkIdentityRequest validates a request as the real API would,
+// returning what is wrong or "".
+func checkIdentityRequest(r *http.Request, raw []byte, refresh bool) string {
 	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
 		return "Content-Type must be application/json"
 	}
@@ -267,7 +156,8 @@ func checkRequest(r *http.Request, raw []byte, refresh bool) string {
 	default:
 		return "networkType must be other, wifi, ethernet or cellular"
 	}
-	// A signed-in account's fields come together, on refresh only.
+	// A signed-in account's fields come together, on acquire as on
+	// refresh, as griddy's client sends them.
 	signed := 0
 	for _, k := range []string{"signatureTimestamp", "uid", "uidSignature"} {
 		if _, ok := fields[k]; !ok {
@@ -279,8 +169,6 @@ func checkRequest(r *http.Request, raw []byte, refresh bool) string {
 		signed++
 	}
 	switch {
-	case signed > 0 && !refresh:
-		return "signatureTimestamp, uid and uidSignature belong to refresh"
 	case signed != 0 && signed != 3:
 		return "signatureTimestamp, uid and uidSignature go together"
 	case signed == 3:
@@ -291,37 +179,39 @@ func checkRequest(r *http.Request, raw []byte, refresh bool) string {
 	return ""
 }
 
-// issue checks credentials and, for a refresh, the refresh token, then mints
-// a grant.
-func (s *IdentityServer) issue(b IdentityBody, refresh bool) (int, any) {
+// issueToken checks credentials and, for a refresh, the refresh token, then
+// mints a grant: a signed-in one when the request carries an account.
+func (s *IdentityServer) issueToken(b IdentityBody, refresh bool) (int, any) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b.ClientKey != s.clientKey || b.ClientSecret != s.clientSecret {
 		return http.StatusUnauthorized, map[string]string{"message": "invalid client credentials"}
 	}
-	family := uuid.NewString()
+	g := grant{family: uuid.NewString(), owner: b.DeviceID}
 	if refresh {
-		f, ok, refusal := s.grants.redeem(b.RefreshToken, b.DeviceID)
+		spent, ok, refusal := s.grants.redeem(b.RefreshToken, b.DeviceID)
 		if !ok {
 			return http.StatusUnauthorized, map[string]string{"message": refusal}
 		}
-		family = f
+		g.family = spent.family
+	}
+	if b.SignedIn() {
+		g.account = b.UID
 	}
 	now := s.now()
-	expiry := now.Add(s.lifetime)
-	access := s.jwt(b.DeviceID, now, expiry)
-	rt := uuid.NewString()
-	s.grants.issue(family, b.DeviceID, access, rt, expiry)
-	expiresIn := expiry.Unix()
+	g.expiry = now.Add(s.lifetime)
+	body := map[string]any{"expiresIn": g.expiry.Unix()}
+	s.issue(body, "accessToken", "refreshToken", g, s.jwt(b.DeviceID, g.account, now, g.expiry), uuid.NewString)
 	if s.relative {
-		expiresIn = int64(s.lifetime / time.Second)
+		body["expiresIn"] = int64(s.lifetime / time.Second)
 	}
-	return http.StatusOK, map[string]any{"accessToken": access, "expiresIn": expiresIn, "refreshToken": rt}
+	return http.StatusOK, body
 }
 
 // jwt mints an HS256 JWT with claims shaped like the real API's, whose plans
-// and roles push it past 2 KB as real tokens are.
-func (s *IdentityServer) jwt(deviceID string, now, expiry time.Time) string {
+// and roles push it past 2 KB as real tokens are. account is the signed-in
+// uid, "" for an anonymous device.
+func (s *IdentityServer) jwt(deviceID, account string, now, expiry time.Time) string {
 	plans := make([]map[string]any, 12)
 	for i := range plans {
 		plans[i] = map[string]any{
@@ -329,11 +219,14 @@ func (s *IdentityServer) jwt(deviceID string, now, expiry time.Time) string {
 			"trial": false, "expirationDate": expiry.AddDate(1, 0, 0).Format("2006-01-02"),
 		}
 	}
+	roles := []string{"free", "device", "anonymous", "guest", "viewer"}
+	if account != "" {
+		roles = []string{"free", "device", "registered", "subscriber", "viewer"}
+	}
 	claims := map[string]any{
 		"iss": "tokentray-authtest", "sub": deviceID, "jti": uuid.NewString(),
-		"iat": now.Unix(), "exp": expiry.Unix(),
-		"clientId": s.clientKey, "dmaCode": "501", "plans": plans,
-		"roles":    []string{"free", "device", "anonymous", "guest", "viewer"},
+		"iat": now.Unix(), "exp": expiry.Unix(), "uid": account,
+		"clientId": s.clientKey, "dmaCode": "501", "plans": plans, "roles": roles,
 		"location": map[string]any{"country": "US", "state": "NY", "zip": "10001", "latitude": 40.75, "longitude": -73.99},
 	}
 	enc := base64.RawURLEncoding
@@ -344,25 +237,3 @@ func (s *IdentityServer) jwt(deviceID string, now, expiry time.Time) string {
 	mac.Write([]byte(signed))
 	return signed + "." + enc.EncodeToString(mac.Sum(nil))
 }
-
-// statusWriter remembers the status of the answer written through it.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(status int) {
-	if w.status == 0 {
-		w.status = status
-	}
-	w.ResponseWriter.WriteHeader(status)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -6,15 +6,13 @@ import (
 	"maps"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"sync"
 	"time"
 
 	"github.com/google/uuid"
 )
 
-// Paths the web grant server answers, as PROTOCOLS.md §2 names them.
+// Paths the web grant server answers, as docs/PROTOCOLS.md §2 names them.
 const (
 	WebTokenPath  = "/v1/oauth2/token"
 	WebRevokePath = "/v1/oauth2/revoke"
@@ -28,29 +26,27 @@ type WebRequest struct {
 	Form   url.Values // Raw decoded; nil when Raw is not a form
 }
 
-// WebServer is a fake Polar OAuth2 token and revocation endpoint. It
-// issues opaque access tokens and rotating refresh tokens; presenting a
-// spent refresh token is answered invalid_grant and revokes every token
-// descended from the same acquire. Its errors are RFC 6749 §5.2 bodies. Its
-// methods are safe for concurrent use.
+func (r WebRequest) clone() WebRequest {
+	r.Header, r.Raw, r.Form = r.Header.Clone(), bytes.Clone(r.Raw), cloneValues(r.Form)
+	return r
+}
+
+// WebServer is a fake Polar OAuth2 token and revocation endpoint that by
+// default answers as Polar does: the web grant is for first-party clients,
+// which authenticate with client_secret_post; it issues opaque access
+// tokens living an hour and no refresh token; sub and sub_type follow
+// Polar's rules; revocation honours token_type_hint. SetRefreshTokens
+// makes it a server that issues rotating refresh tokens. Its errors are
+// RFC 6749 §5.2 bodies. Its methods, its Core's included, are safe for
+// concurrent use.
 type WebServer struct {
-	// URL is the base URL to configure a flow with, http://127.0.0.1:port.
-	URL string
+	*Core[WebRequest]
 
-	srv                    *httptest.Server
 	clientID, clientSecret string
-	faults                 faultQueue
 
-	mu           sync.Mutex
+	// guarded by Core.mu
 	sessionToken string
-	lifetime     time.Duration
-	nullRefresh  bool
-	now          func() time.Time
-	requests     []WebRequest
-	acquires     int
-	refreshes    int
-	revocations  int
-	grants       ledger            // tokens are issued to a client ID
+	thirdParty   bool
 	scopes       map[string]string // family → granted scope
 }
 
@@ -61,33 +57,10 @@ func NewWebServer(clientID, clientSecret, sessionToken string) *WebServer {
 		clientID:     clientID,
 		clientSecret: clientSecret,
 		sessionToken: sessionToken,
-		lifetime:     time.Hour,
-		now:          time.Now,
-		grants:       newLedger(),
 		scopes:       map[string]string{},
 	}
-	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
-	s.URL = s.srv.URL
+	s.Core = newCore(NoRefreshToken, s.record, s.answer)
 	return s
-}
-
-// Close shuts the server down, waiting for requests in flight; a request
-// held back by a Fault's Delay ends early.
-func (s *WebServer) Close() { s.srv.Close() }
-
-// SetLifetime sets how long issued access tokens live; the default is an
-// hour.
-func (s *WebServer) SetLifetime(d time.Duration) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.lifetime = d
-}
-
-// SetClock replaces the server's clock, which stamps and checks expiry.
-func (s *WebServer) SetClock(now func() time.Time) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.now = now
 }
 
 // SetSessionToken replaces the session token the server accepts, as when a
@@ -98,92 +71,33 @@ func (s *WebServer) SetSessionToken(token string) {
 	s.sessionToken = token
 }
 
-// SetNullRefreshToken makes the server answer "refresh_token": null, as
-// RFC 6749 allows, instead of issuing one.
-func (s *WebServer) SetNullRefreshToken(null bool) {
+// SetThirdParty makes the client a self-registered one, which Polar
+// refuses the web grant with unauthorized_client; refreshing and revoking
+// still work.
+func (s *WebServer) SetThirdParty(thirdParty bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.nullRefresh = null
+	s.thirdParty = thirdParty
 }
 
-// FailNext answers the next n requests with f instead of serving them. The
-// requests are still recorded and counted. Calls queue up in order.
-func (s *WebServer) FailNext(n int, f Fault) { s.faults.add(n, f) }
-
-// Requests returns a copy of every request received, oldest first.
-func (s *WebServer) Requests() []WebRequest {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make([]WebRequest, len(s.requests))
-	for i, r := range s.requests {
-		out[i] = WebRequest{Path: r.Path, Header: r.Header.Clone(), Raw: bytes.Clone(r.Raw), Form: cloneValues(r.Form)}
-	}
-	return out
-}
-
-// Acquires counts the token requests with grant_type=web, answered or not.
-func (s *WebServer) Acquires() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.acquires
-}
-
-// Refreshes counts the token requests with grant_type=refresh_token,
-// answered or not.
-func (s *WebServer) Refreshes() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.refreshes
-}
-
-// Revocations counts the requests to the revocation endpoint, answered or
-// not.
-func (s *WebServer) Revocations() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.revocations
-}
-
-// Reuses counts the requests that presented a spent refresh token: a
-// client that persists rotated tokens correctly never makes one.
-func (s *WebServer) Reuses() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.grants.reuses
-}
-
-// Accepts reports whether the API would honour accessToken now: issued by
-// this server, not expired, and not revoked.
-func (s *WebServer) Accepts(accessToken string) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.grants.accepts(accessToken, s.now())
-}
-
-func (s *WebServer) serve(w http.ResponseWriter, r *http.Request) {
-	raw := readBody(r)
+func (s *WebServer) record(r *http.Request, raw []byte) (WebRequest, kind) {
 	rec := WebRequest{Path: r.URL.Path, Header: r.Header.Clone(), Raw: raw}
-	form, formErr := url.ParseQuery(string(raw))
-	if formErr == nil {
+	if form, err := url.ParseQuery(string(raw)); err == nil {
 		rec.Form = form
 	}
-
-	s.mu.Lock()
-	s.requests = append(s.requests, rec)
 	switch {
 	case r.URL.Path == WebRevokePath:
-		s.revocations++
-	case r.URL.Path == WebTokenPath && form.Get("grant_type") == "web":
-		s.acquires++
-	case r.URL.Path == WebTokenPath && form.Get("grant_type") == "refresh_token":
-		s.refreshes++
+		return rec, revokeRequest
+	case r.URL.Path == WebTokenPath && rec.Form.Get("grant_type") == "web":
+		return rec, acquireRequest
+	case r.URL.Path == WebTokenPath && rec.Form.Get("grant_type") == "refresh_token":
+		return rec, refreshRequest
 	}
-	s.mu.Unlock()
+	return rec, otherRequest
+}
 
-	if f, ok := s.faults.next(); ok {
-		f.serve(w, r)
-		return
-	}
+func (s *WebServer) answer(w http.ResponseWriter, r *http.Request, rec WebRequest) {
+	form := rec.Form
 	if r.URL.Path != WebTokenPath && r.URL.Path != WebRevokePath {
 		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"})
 		return
@@ -196,7 +110,7 @@ func (s *WebServer) serve(w http.ResponseWriter, r *http.Request) {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Content-Type must be application/x-www-form-urlencoded")
 		return
 	}
-	if formErr != nil {
+	if form == nil {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the body is not a form")
 		return
 	}
@@ -208,7 +122,9 @@ func (s *WebServer) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if form.Get("client_id") != s.clientID || form.Get("client_secret") != s.clientSecret {
+	// The client is registered for client_secret_post: the credentials
+	// come in the form, and any other method fails authentication.
+	if _, _, basic := r.BasicAuth(); basic || form.Get("client_id") != s.clientID || form.Get("client_secret") != s.clientSecret {
 		writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
 		return
 	}
@@ -228,35 +144,54 @@ func (s *WebServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// acquire checks a web grant request in the order Polar's grants/web.py
+// does, with its error codes.
 func (s *WebServer) acquire(w http.ResponseWriter, form url.Values) {
-	switch form.Get("sub_type") {
-	case "", "user", "organization":
-	default:
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "sub_type must be user or organization")
-		return
-	}
-	if sub := form.Get("sub"); sub != "" {
-		if u, err := uuid.Parse(sub); err != nil || u.Version() != 4 {
-			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "sub must be a UUID4")
-			return
-		}
-	}
-	if form.Get("session_token") == "" {
-		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "session_token is required")
-		return
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.thirdParty {
+		writeOAuthError(w, http.StatusBadRequest, "unauthorized_client", "The client is not authorized to use 'grant_type=web'")
+		return
+	}
+	if !form.Has("session_token") {
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Missing 'session_token' in request.")
+		return
+	}
+	subType, sub := form.Get("sub_type"), form.Get("sub")
+	switch {
+	case subType != "" && subType != "user" && subType != "organization":
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid sub_type")
+		return
+	case subType == "organization" && !form.Has("sub"):
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Missing 'sub' for organization sub_type")
+		return
+	case subType != "organization" && form.Has("sub"):
+		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Can't specify 'sub' for user sub_type")
+		return
+	}
 	if form.Get("session_token") != s.sessionToken {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "invalid session token")
 		return
+	}
+	if sub != "" {
+		u, err := uuid.Parse(sub)
+		if err != nil {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "Invalid 'sub' UUID")
+			return
+		}
+		// Polar's organization IDs are version 4: another UUID names no
+		// organization the user manages.
+		if u.Version() != 4 {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_grant", "")
+			return
+		}
 	}
 	family := uuid.NewString()
 	s.scopes[family] = form.Get("scope")
 	if s.scopes[family] == "" {
 		s.scopes[family] = "openid"
 	}
-	s.issue(w, family)
+	s.grant(w, family)
 }
 
 func (s *WebServer) refresh(w http.ResponseWriter, form url.Values) {
@@ -266,55 +201,53 @@ func (s *WebServer) refresh(w http.ResponseWriter, form url.Values) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	family, ok, refusal := s.grants.redeem(form.Get("refresh_token"), s.clientID)
+	spent, ok, refusal := s.grants.redeem(form.Get("refresh_token"), s.clientID)
 	if !ok {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_grant", refusal)
 		return
 	}
-	s.issue(w, family)
+	s.grant(w, spent.family)
 }
 
-// issue mints a grant of family and answers with it. The caller holds s.mu.
-func (s *WebServer) issue(w http.ResponseWriter, family string) {
-	access := "polar_at_" + rand.Text()
-	var refresh any // null unless issued
-	rt := ""
-	if !s.nullRefresh {
-		rt = "polar_rt_" + rand.Text()
-		refresh = rt
+// grant mints a grant of family and answers with it. The caller holds s.mu.
+func (s *WebServer) grant(w http.ResponseWriter, family string) {
+	g := grant{family: family, owner: s.clientID, expiry: s.now().Add(s.lifetime)}
+	body := map[string]any{
+		"token_type": "Bearer",
+		"expires_in": int64(s.lifetime / time.Second),
+		"scope":      s.scopes[family],
 	}
-	s.grants.issue(family, s.clientID, access, rt, s.now().Add(s.lifetime))
-	writeJSON(w, http.StatusOK, map[string]any{
-		"access_token":  access,
-		"token_type":    "Bearer",
-		"expires_in":    int64(s.lifetime / time.Second),
-		"refresh_token": refresh,
-		"scope":         s.scopes[family],
-		"id_token":      "eyJhbGciOiJub25lIn0.eyJzdWIiOiJhdXRodGVzdCJ9.",
-	})
+	s.issue(body, "access_token", "refresh_token", g, "polar_at_"+rand.Text(), func() string { return "polar_rt_" + rand.Text() })
+	writeJSON(w, http.StatusOK, body)
 }
 
-// revoke answers RFC 7009: the token's family is revoked, and a token the
-// server does not know is answered 200 all the same.
+// revoke answers RFC 7009 as Polar's revocation endpoint does: the hint
+// says where to look the token up, and a token the server does not know is
+// answered 200 all the same.
 func (s *WebServer) revoke(w http.ResponseWriter, form url.Values) {
 	if form.Get("token") == "" {
 		writeOAuthError(w, http.StatusBadRequest, "invalid_request", "token is required")
 		return
 	}
-	switch form.Get("token_type_hint") {
+	hint := form.Get("token_type_hint")
+	switch hint {
 	case "", "access_token", "refresh_token":
 	default:
 		writeOAuthError(w, http.StatusBadRequest, "unsupported_token_type", "token_type_hint must be access_token or refresh_token")
 		return
 	}
 	s.mu.Lock()
-	s.grants.revoke(form.Get("token"), s.clientID)
+	s.grants.revoke(form.Get("token"), s.clientID, hint)
 	s.mu.Unlock()
-	w.WriteHeader(http.StatusOK)
+	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
 func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
-	writeJSON(w, status, map[string]string{"error": code, "error_description": description})
+	body := map[string]string{"error": code}
+	if description != "" {
+		body["error_description"] = description
+	}
+	writeJSON(w, status, body)
 }
 
 func cloneValues(v url.Values) url.Values {
