@@ -866,3 +866,51 @@ func TestKeeperDropsRefreshOfRemovedProfile(t *testing.T) {
 		t.Errorf("a token was saved for the removed profile")
 	}
 }
+
+// TestKeeperWebGrantTwoHours keeps a web grant profile for two hours of
+// fake time against the fake in both its modes: as Polar, which issues no
+// refresh token, the Keeper acquires anew about every 48 minutes; with
+// rotating refresh tokens it refreshes instead. Every token handed out is
+// accepted meanwhile, and revoking the stored token afterwards leaves no
+// access token valid at the server.
+func TestKeeperWebGrantTwoHours(t *testing.T) {
+	for _, tc := range []struct {
+		name                string
+		mode                authtest.RefreshTokens
+		acquires, refreshes int
+	}{
+		{"as Polar", authtest.NoRefreshToken, 3, 0},
+		{"rotating", authtest.RotatingRefreshTokens, 1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := authtest.NewFakeClock(t0)
+			srv := newWebServer(t)
+			srv.SetClock(clock.Now)
+			srv.SetRefreshTokens(tc.mode)
+			flow := newWebFlow(srv.URL)
+			flow.Now = clock.Now
+			st := newKeptStore()
+			k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, Rand: constRand(0.5)})
+			k.Set(map[string]auth.Flow{"p": flow})
+			ctx := context.Background()
+			for minute := 0; minute <= 120; minute++ {
+				advance(t, k, clock, time.Minute)
+				tok, err := k.Token(ctx, "p")
+				if err != nil || !srv.Accepts(tok.AccessToken) {
+					t.Fatalf("minute %d: %v, accepted %v", minute, err, srv.Accepts(tok.AccessToken))
+				}
+			}
+			if srv.Acquires() != tc.acquires || srv.Refreshes() != tc.refreshes || srv.Reuses() != 0 {
+				t.Errorf("%d acquires, %d refreshes, %d reuses; want %d, %d, 0",
+					srv.Acquires(), srv.Refreshes(), srv.Reuses(), tc.acquires, tc.refreshes)
+			}
+			k.Close()
+			if err := flow.Revoke(ctx, st.get("p")); err != nil {
+				t.Fatal(err)
+			}
+			if n := srv.ValidAccessTokens(); n != 0 {
+				t.Errorf("%d access tokens valid at the server after revoking the stored one", n)
+			}
+		})
+	}
+}

@@ -25,14 +25,21 @@ const (
 )
 
 // Revoker is implemented by the flows whose protocol can revoke a grant, so
-// that removing a profile does not leave a live refresh token behind.
+// that removing or testing a profile leaves no live token behind.
 type Revoker interface {
-	Revoke(ctx context.Context, refreshToken string) error
+	// Revoke revokes every token t holds: its refresh token, which takes
+	// the grant with it, and its access token, which is all a grant
+	// without a refresh token (Polar's web grant) has. Servers answer
+	// success for a token they do not know too, so success means only
+	// that the tokens no longer work.
+	Revoke(ctx context.Context, t Token) error
 }
 
 // WebGrantFlow is the web grant of the Polar OAuth2 token endpoint (see
-// PROTOCOLS.md §2): a session token from the web app buys an access token
-// and a rotating refresh token.
+// docs/PROTOCOLS.md §2): a session token from the web app buys an access
+// token. Polar issues no refresh token with it, so the token is kept fresh
+// by acquiring anew; a server that does issue one gets it rotated by
+// Refresh.
 type WebGrantFlow struct {
 	BaseURL      string // e.g. https://api.polar.sh; see CheckBaseURL
 	ClientID     string
@@ -100,21 +107,38 @@ func (f *WebGrantFlow) Refresh(ctx context.Context, refreshToken string) (Token,
 	return f.token(ctx, op, form, refreshToken)
 }
 
-// Revoke revokes refreshToken and the grant it belongs to (RFC 7009). An
-// empty token has nothing to revoke. Servers answer 200 for a token they do
-// not know too, so success means only that the token no longer works.
-func (f *WebGrantFlow) Revoke(ctx context.Context, refreshToken string) error {
+// Revoke revokes t's refresh token, then its access token (RFC 7009), each
+// with its token_type_hint, and tries the second even when the first
+// fails; it returns the first error. A token without either has nothing to
+// revoke.
+func (f *WebGrantFlow) Revoke(ctx context.Context, t Token) error {
 	const op = "revoke"
-	if refreshToken == "" {
+	if t.RefreshToken == "" && t.AccessToken == "" {
 		return nil
 	}
 	if err := f.checkClient(); err != nil {
 		return misconfigured(op, err)
 	}
+	var first error
+	for _, x := range []struct{ token, hint string }{
+		{t.RefreshToken, "refresh_token"},
+		{t.AccessToken, "access_token"},
+	} {
+		if x.token == "" {
+			continue
+		}
+		if err := f.revoke(ctx, x.token, x.hint); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (f *WebGrantFlow) revoke(ctx context.Context, token, hint string) error {
 	form := f.credentials()
-	form.Set("token", refreshToken)
-	form.Set("token_type_hint", "refresh_token")
-	x, err := f.exchange(op, webRevokePath, form, refreshToken)
+	form.Set("token", token)
+	form.Set("token_type_hint", hint)
+	x, err := f.exchange("revoke", webRevokePath, form, token)
 	if err != nil {
 		return err
 	}

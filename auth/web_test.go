@@ -389,7 +389,7 @@ func TestWebNoSecretInErrors(t *testing.T) {
 			ctx := context.Background()
 			_, err1 := flow.Acquire(ctx)
 			_, err2 := flow.Refresh(ctx, refresh)
-			err3 := flow.Revoke(ctx, refresh)
+			err3 := flow.Revoke(ctx, auth.Token{AccessToken: refresh, RefreshToken: refresh})
 			for _, err := range []error{err1, err2, err3} {
 				if err == nil {
 					if status == 200 {
@@ -418,8 +418,11 @@ func (q queryAdder) RoundTrip(r *http.Request) (*http.Response, error) {
 	return http.DefaultTransport.RoundTrip(r)
 }
 
-func TestWebRevoke(t *testing.T) {
-	srv := newRotatingWebServer(t)
+// TestWebRevokeAccessToken: against Polar, whose web grant has no refresh
+// token, revoking revokes the access token, so that removing a profile
+// leaves nothing valid at the server.
+func TestWebRevokeAccessToken(t *testing.T) {
+	srv := newWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
 	tok, err := flow.Acquire(ctx)
@@ -427,36 +430,83 @@ func TestWebRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	var r auth.Revoker = flow
-	if err := r.Revoke(ctx, tok.RefreshToken); err != nil {
+	if err := r.Revoke(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
-	last := srv.Requests()[1]
-	want := url.Values{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {webClientID}, "client_secret": {webSecret}}
-	if last.Path != authtest.WebRevokePath || !maps.EqualFunc(last.Form, want, slices.Equal) || srv.Revocations() != 1 {
-		t.Errorf("revoke request %s %v, %d revocations", last.Path, last.Form, srv.Revocations())
+	reqs := srv.Requests()
+	want := url.Values{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}, "client_id": {webClientID}, "client_secret": {webSecret}}
+	if len(reqs) != 2 || reqs[1].Path != authtest.WebRevokePath || !maps.EqualFunc(reqs[1].Form, want, slices.Equal) {
+		t.Errorf("%d requests, the last to %s with the hint %q; want the acquire and a revocation of the access token",
+			len(reqs), reqs[len(reqs)-1].Path, reqs[len(reqs)-1].Form.Get("token_type_hint"))
 	}
-	if srv.Accepts(tok.AccessToken) {
-		t.Error("the access token outlived the revocation of its grant")
+	if n := srv.ValidAccessTokens(); n != 0 || srv.Accepts(tok.AccessToken) {
+		t.Errorf("%d access tokens valid after the revocation", n)
+	}
+}
+
+// TestWebRevokeBoth: a grant with a refresh token loses both, the refresh
+// token first, since it takes the grant with it.
+func TestWebRevokeBoth(t *testing.T) {
+	srv := newRotatingWebServer(t)
+	flow := newWebFlow(srv.URL)
+	ctx := context.Background()
+	tok, err := flow.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := flow.Revoke(ctx, tok); err != nil {
+		t.Fatal(err)
+	}
+	reqs := srv.Requests()
+	if len(reqs) != 3 || srv.Revocations() != 2 {
+		t.Fatalf("%d requests, %d revocations; want the acquire and two revocations", len(reqs), srv.Revocations())
+	}
+	for i, want := range []url.Values{
+		{"token": {tok.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {webClientID}, "client_secret": {webSecret}},
+		{"token": {tok.AccessToken}, "token_type_hint": {"access_token"}, "client_id": {webClientID}, "client_secret": {webSecret}},
+	} {
+		if got := reqs[i+1]; got.Path != authtest.WebRevokePath || !maps.EqualFunc(got.Form, want, slices.Equal) {
+			t.Errorf("revocation %d: to %s with the hint %q; want the %s", i+1, got.Path, got.Form.Get("token_type_hint"), want.Get("token_type_hint"))
+		}
+	}
+	if srv.ValidAccessTokens() != 0 {
+		t.Error("an access token outlived the revocation of its grant")
 	}
 	if _, err := flow.Refresh(ctx, tok.RefreshToken); auth.ActionOf(err) != auth.Reacquire {
 		t.Errorf("refresh after revoke: %v", err)
 	}
+}
+
+func TestWebRevokeErrors(t *testing.T) {
+	srv := newWebServer(t)
+	flow := newWebFlow(srv.URL)
+	ctx := context.Background()
 	// RFC 7009 §2.2: a token the server does not know is no error.
-	if err := flow.Revoke(ctx, "polar_rt_unknown"); err != nil {
-		t.Errorf("revoking an unknown token: %v", err)
+	if err := flow.Revoke(ctx, auth.Token{AccessToken: "polar_at_unknown", RefreshToken: "polar_rt_unknown"}); err != nil {
+		t.Errorf("revoking unknown tokens: %v", err)
 	}
-	if err := flow.Revoke(ctx, ""); err != nil || srv.Revocations() != 2 {
+	if err := flow.Revoke(ctx, auth.Token{}); err != nil || srv.Revocations() != 2 {
 		t.Errorf("revoking nothing: %v, %d revocations", err, srv.Revocations())
 	}
 
+	// The first failure is reported, and the access token is revoked
+	// all the same.
+	tok, err := flow.Acquire(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok.RefreshToken = "polar_rt_y"
 	srv.FailNext(1, authtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"9"}}})
-	err = flow.Revoke(ctx, "polar_rt_y")
+	err = flow.Revoke(ctx, tok)
 	if ae := authError(t, err); ae.Op != "revoke" || ae.Action != auth.RetryLater || ae.RetryAfter != 9*time.Second {
 		t.Errorf("revoke 503: %v", err)
 	}
+	if srv.Accepts(tok.AccessToken) {
+		t.Error("a failed refresh token revocation kept the access token from being revoked")
+	}
 	flow.ClientSecret = "wrong"
-	err = flow.Revoke(ctx, "polar_rt_y")
-	if ae := authError(t, err); ae.Status != 401 || ae.Action != auth.NeedsUser || strings.Contains(err.Error(), "polar_rt_y") {
+	err = flow.Revoke(ctx, auth.Token{AccessToken: "polar_at_y"})
+	if ae := authError(t, err); ae.Status != 401 || ae.Action != auth.NeedsUser || strings.Contains(err.Error(), "polar_at_y") {
 		t.Errorf("revoke with a bad client: %v", err)
 	}
 }
@@ -557,7 +607,7 @@ func TestWebServerConcurrentUse(t *testing.T) {
 				tok, err = flow.Refresh(context.Background(), tok.RefreshToken)
 			}
 			if err == nil {
-				err = flow.Revoke(context.Background(), tok.RefreshToken)
+				err = flow.Revoke(context.Background(), tok)
 			}
 			done <- err
 		}()
@@ -567,7 +617,7 @@ func TestWebServerConcurrentUse(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if srv.Acquires() != 8 || srv.Refreshes() != 8 || srv.Revocations() != 8 || srv.Reuses() != 0 || len(srv.Requests()) != 24 {
+	if srv.Acquires() != 8 || srv.Refreshes() != 8 || srv.Revocations() != 16 || srv.Reuses() != 0 || len(srv.Requests()) != 32 {
 		t.Errorf("acquires %d, refreshes %d, revocations %d, reuses %d, requests %d", srv.Acquires(), srv.Refreshes(), srv.Revocations(), srv.Reuses(), len(srv.Requests()))
 	}
 }

@@ -209,8 +209,8 @@ func Test(ctx context.Context, p store.Profile, s store.Secrets, device auth.Dev
 	if err != nil {
 		return auth.Token{}, err
 	}
-	if r, ok := flow.(auth.Revoker); ok && tok.RefreshToken != "" {
-		_ = r.Revoke(ctx, tok.RefreshToken) // best effort: the test passed either way
+	if r, ok := flow.(auth.Revoker); ok {
+		_ = r.Revoke(ctx, tok) // best effort: the test passed either way
 	}
 	return tok, nil
 }

@@ -73,11 +73,11 @@ func Remove(ctx context.Context, configPath string, k store.Keychain, name strin
 	return r, nil
 }
 
-// revoke revokes the stored refresh token of p, so that removing the
-// profile leaves no live grant behind at the server.
+// revoke revokes the stored tokens of p, so that removing the profile
+// leaves no live grant behind at the server.
 func revoke(ctx context.Context, k store.Keychain, p store.Profile) error {
 	tok, found, err := k.LoadToken(p.Name)
-	if err != nil || !found || tok.RefreshToken == "" {
+	if err != nil || !found {
 		return err
 	}
 	s, err := ReadSecrets(k, p)
@@ -94,5 +94,5 @@ func revoke(ctx context.Context, k store.Keychain, p store.Profile) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, revokeTimeout)
 	defer cancel()
-	return revoker.Revoke(ctx, tok.RefreshToken)
+	return revoker.Revoke(ctx, tok)
 }

@@ -53,8 +53,8 @@ func TestRemove(t *testing.T) {
 	if err != nil || r.NotRevoked != nil {
 		t.Fatalf("removing up: %v, not revoked: %v", err, r.NotRevoked)
 	}
-	if up.Revocations() != 1 {
-		t.Errorf("the server saw %d revocations, want 1", up.Revocations())
+	if up.Revocations() != 1 || up.ValidAccessTokens() != 0 {
+		t.Errorf("the server saw %d revocations and has %d access tokens valid, want 1 and none", up.Revocations(), up.ValidAccessTokens())
 	}
 	r, err = Remove(context.Background(), path, k, "down", reload)
 	if err != nil || r.NotRevoked == nil || !strings.Contains(r.NotRevoked.Error(), downURL) {
