@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"time"
-
-	"github.com/google/uuid"
 )
 
 // Paths of the Polar OAuth2 endpoints, relative to the base URL.
@@ -48,8 +46,9 @@ type WebGrantFlow struct {
 	// SubType is SubTypeUser or SubTypeOrganization; "" leaves it to the
 	// server, which assumes a user.
 	SubType string
-	// Sub is the UUID (version 4) of the user or organization the grant
-	// is for; "" leaves it to the server.
+	// Sub is the ID (a version 4 UUID) of the organization the grant is
+	// for: required with SubTypeOrganization, refused otherwise; see
+	// CheckSub.
 	Sub string
 	// Scope is the space-separated scopes asked for; "" asks for the
 	// client's default.
@@ -205,17 +204,7 @@ func (f *WebGrantFlow) checkConfig() error {
 	if f.SessionToken == "" {
 		return errors.New("the session token is empty")
 	}
-	if f.SubType != "" && f.SubType != SubTypeUser && f.SubType != SubTypeOrganization {
-		return fmt.Errorf("the sub type %q is neither %s nor %s", f.SubType, SubTypeUser, SubTypeOrganization)
-	}
-	if f.Sub != "" {
-		// uuid.Parse also takes braces and urn:uuid:, which the server
-		// may not; only the canonical 36-character form is sent.
-		if u, err := uuid.Parse(f.Sub); err != nil || len(f.Sub) != 36 || u.Version() != 4 || u.Variant() != uuid.RFC4122 {
-			return fmt.Errorf("the sub %q is not a version 4 UUID", f.Sub)
-		}
-	}
-	return nil
+	return CheckSub(f.SubType, f.Sub)
 }
 
 type webResponseBody struct {

@@ -108,11 +108,18 @@ func TestWebSettingsCheckedBeforeSending(t *testing.T) {
 		mod  func(*auth.WebGrantFlow)
 		want string
 	}{
-		{"UUID version 1", func(f *auth.WebGrantFlow) { f.Sub = "6ba7b810-9dad-11d1-80b4-00c04fd430c8" }, "version 4 UUID"},
-		{"junk sub", func(f *auth.WebGrantFlow) { f.Sub = "acme" }, "version 4 UUID"},
-		{"braced sub", func(f *auth.WebGrantFlow) { f.Sub = "{" + webSub + "}" }, "version 4 UUID"},
-		{"sub of another variant", func(f *auth.WebGrantFlow) { f.Sub = "9b3f8a2e-4c1d-4e7a-cf21-6a0d5c3b8e17" }, "version 4 UUID"},
+		{"UUID version 1", func(f *auth.WebGrantFlow) {
+			f.SubType, f.Sub = auth.SubTypeOrganization, "6ba7b810-9dad-11d1-80b4-00c04fd430c8"
+		}, "version 4 UUID"},
+		{"junk sub", func(f *auth.WebGrantFlow) { f.SubType, f.Sub = auth.SubTypeOrganization, "acme" }, "version 4 UUID"},
+		{"braced sub", func(f *auth.WebGrantFlow) { f.SubType, f.Sub = auth.SubTypeOrganization, "{"+webSub+"}" }, "version 4 UUID"},
+		{"sub of another variant", func(f *auth.WebGrantFlow) {
+			f.SubType, f.Sub = auth.SubTypeOrganization, "9b3f8a2e-4c1d-4e7a-cf21-6a0d5c3b8e17"
+		}, "version 4 UUID"},
 		{"sub type", func(f *auth.WebGrantFlow) { f.SubType = "team" }, "sub type"},
+		{"sub without a sub type", func(f *auth.WebGrantFlow) { f.Sub = webSub }, "choose sub type organization"},
+		{"sub for a user", func(f *auth.WebGrantFlow) { f.SubType, f.Sub = auth.SubTypeUser, webSub }, "leave the sub empty"},
+		{"organization without sub", func(f *auth.WebGrantFlow) { f.SubType = auth.SubTypeOrganization }, "organization's id"},
 		{"no session token", func(f *auth.WebGrantFlow) { f.SessionToken = "" }, "session token"},
 		{"no client ID", func(f *auth.WebGrantFlow) { f.ClientID = "" }, "client ID"},
 		{"no secret", func(f *auth.WebGrantFlow) { f.ClientSecret = "" }, "client secret"},
@@ -127,6 +134,34 @@ func TestWebSettingsCheckedBeforeSending(t *testing.T) {
 	}
 	if n := len(srv.Requests()); n != 0 {
 		t.Errorf("%d requests sent with bad settings", n)
+	}
+}
+
+// TestCheckSub holds Polar's sub rules, each refusal saying what to
+// change, and the canonical form of a version 4 UUID.
+func TestCheckSub(t *testing.T) {
+	for _, tc := range []struct {
+		subType, sub string
+		want         string // in the error; "" for none
+	}{
+		{"", "", ""},
+		{"user", "", ""},
+		{"organization", webSub, ""},
+		{"organization", strings.ToUpper(webSub), ""},
+		{"", webSub, "choose sub type organization"},
+		{"user", webSub, "leave the sub empty"},
+		{"organization", "", "needs the organization's id"},
+		{"team", "", "user or organization, not"},
+		{"Organization", webSub, "user or organization, not"},
+		{"organization", "urn:uuid:" + webSub, "version 4 UUID"},
+		{"organization", strings.ReplaceAll(webSub, "-", ""), "version 4 UUID"},
+		{"organization", "6ba7b810-9dad-11d1-80b4-00c04fd430c8", "version 4 UUID"},
+		{"organization", "9b3f8a2e-4c1d-4e7a-cf21-6a0d5c3b8e17", "version 4 UUID"}, // Microsoft variant
+	} {
+		err := auth.CheckSub(tc.subType, tc.sub)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("CheckSub(%q, %q) = %v, want %q", tc.subType, tc.sub, err, tc.want)
+		}
 	}
 }
 
