@@ -61,6 +61,10 @@ type exchange struct {
 	now         func() time.Time
 	// action judges a non-200 answer; nil means StatusAction.
 	action func(status int, body []byte) Action
+	// explain, when set, may return a sentence of ours, put before the
+	// server's reason for a non-200 answer, saying what its error code
+	// means for the user.
+	explain func(body []byte) string
 }
 
 // post sends x and returns the body of a 200 answer with its declared media
@@ -100,6 +104,13 @@ func post(ctx context.Context, client *http.Client, x exchange) (body []byte, me
 			e.Reason = x.red.short("redirected to "+loc) + "; set the base URL to the final address"
 		} else {
 			e.Reason = errorReason(raw, resp.Header.Get("Content-Type"), x.red)
+		}
+		if x.explain != nil {
+			if s := x.explain(raw); s != "" && e.Reason != "" {
+				e.Reason = s + " (" + e.Reason + ")"
+			} else if s != "" {
+				e.Reason = s
+			}
 		}
 		return nil, "", e
 	}

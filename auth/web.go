@@ -178,6 +178,7 @@ func (f *WebGrantFlow) exchange(op, path string, form url.Values, secret string)
 		red:         newRedactor(f.ClientSecret, secret),
 		now:         f.now,
 		action:      func(status int, body []byte) Action { return oauthAction(op, status, body) },
+		explain:     explainOAuthError(op),
 	}, nil
 }
 
@@ -256,6 +257,23 @@ func oauthAction(op string, status int, body []byte) Action {
 		return NeedsUser
 	}
 	return byStatus
+}
+
+// explainOAuthError returns what says, for op, what an error code means
+// for the user, or nil.
+func explainOAuthError(op string) func(body []byte) string {
+	if op != "acquire" {
+		return nil
+	}
+	return func(body []byte) string {
+		// check_grant_type("web") at Polar: the grant is for the
+		// clients of Polar's own apps, and the user cannot fix that
+		// by retyping a secret.
+		if oauthErrorCode(body) == "unauthorized_client" {
+			return "this client is not allowed the web grant: Polar gives it only to its own first-party clients, not to OAuth clients that users register"
+		}
+		return ""
+	}
 }
 
 // oauthErrorCode returns the error field of an RFC 6749 §5.2 body, or "".

@@ -281,12 +281,28 @@ func TestWebOAuthErrorActions(t *testing.T) {
 		}
 		ae := authError(t, err)
 		wantReason := tc.code + ": told so"
-		if tc.code == "" {
+		switch {
+		case tc.code == "":
 			wantReason = "told so"
+		case tc.code == "unauthorized_client" && tc.op == "acquire":
+			wantReason = "this client is not allowed the web grant: Polar gives it only to its own first-party clients, not to OAuth clients that users register (unauthorized_client: told so)"
 		}
 		if ae.Op != tc.op || ae.Status != tc.status || ae.Action != tc.want || ae.Reason != wantReason {
 			t.Errorf("%s: got %v (op %s, %v); want %v and reason %q", name, err, ae.Op, ae.Action, tc.want, wantReason)
 		}
+	}
+}
+
+// TestWebUnauthorizedClient: a client Polar does not allow the web grant
+// is told so in words, and retrying cannot help.
+func TestWebUnauthorizedClient(t *testing.T) {
+	srv := newWebServer(t)
+	srv.SetThirdParty(true)
+	_, err := newWebFlow(srv.URL).Acquire(context.Background())
+	ae := authError(t, err)
+	if ae.Status != 400 || ae.Action != auth.NeedsUser ||
+		!strings.HasPrefix(ae.Reason, "this client is not allowed the web grant: ") || !strings.Contains(ae.Reason, "first-party") {
+		t.Errorf("got %v (%v); want needs user, saying the web grant is for Polar's first-party clients", err, ae.Action)
 	}
 }
 
