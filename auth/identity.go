@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -20,7 +23,7 @@ const (
 )
 
 // IdentityFlow is the device token flow of the identity API v3 (see
-// PROTOCOLS.md §1): client credentials plus a device description buy an
+// docs/PROTOCOLS.md §1): client credentials plus a device description buy an
 // access token and a rotating refresh token.
 type IdentityFlow struct {
 	BaseURL      string // e.g. https://api.nfl.com; see CheckBaseURL
@@ -28,8 +31,10 @@ type IdentityFlow struct {
 	ClientSecret string
 	Device       Device
 	// SignatureTimestamp (Unix seconds), UID and UIDSignature identify a
-	// signed-in account. Refresh sends each one that is set; acquire and
-	// anonymous devices send none. UIDSignature is a secret.
+	// signed-in account: all three or none. Acquire and Refresh both send
+	// them, as griddy's client does; without them the server issues an
+	// anonymous token, without the account's entitlements. UIDSignature is
+	// a secret.
 	SignatureTimestamp, UID, UIDSignature string
 	// Client sends the requests; nil means a client with a 30 s timeout.
 	// Redirects are never followed, whatever the client says, because
@@ -83,15 +88,15 @@ func (f *IdentityFlow) request(ctx context.Context, op, path, refreshToken strin
 		return Token{}, misconfigured(op, err)
 	}
 	payload := identityRequestBody{
-		ClientKey:    f.ClientKey,
-		ClientSecret: f.ClientSecret,
-		DeviceID:     f.Device.ID,
-		DeviceInfo:   f.Device.Info.Encode(),
-		NetworkType:  f.Device.NetworkType(),
-		RefreshToken: refreshToken,
-	}
-	if op == "refresh" {
-		payload.SignatureTimestamp, payload.UID, payload.UIDSignature = f.SignatureTimestamp, f.UID, f.UIDSignature
+		ClientKey:          f.ClientKey,
+		ClientSecret:       f.ClientSecret,
+		DeviceID:           f.Device.ID,
+		DeviceInfo:         f.Device.Info.Encode(),
+		NetworkType:        f.Device.NetworkType(),
+		RefreshToken:       refreshToken,
+		SignatureTimestamp: f.SignatureTimestamp,
+		UID:                f.UID,
+		UIDSignature:       f.UIDSignature,
 	}
 	body, _ := json.Marshal(payload) // strings only: cannot fail
 	x := exchange{
@@ -126,6 +131,18 @@ func (f *IdentityFlow) checkConfig() error {
 	if _, err := ParseNetwork(f.Device.Network); err != nil {
 		return err
 	}
+	set := 0
+	for _, v := range []string{f.SignatureTimestamp, f.UID, f.UIDSignature} {
+		if v != "" {
+			set++
+		}
+	}
+	if set != 0 && set != 3 {
+		return errors.New("a signed-in account needs the signature timestamp, the uid and the uid signature together; set all three, or none for an anonymous device")
+	}
+	if _, err := strconv.ParseInt(f.SignatureTimestamp, 10, 64); set == 3 && err != nil {
+		return fmt.Errorf("the signature timestamp %q is not Unix seconds; copy signatureTimestamp from the account info as it is", f.SignatureTimestamp)
+	}
 	return nil
 }
 
@@ -149,7 +166,25 @@ func (f *IdentityFlow) parseToken(raw []byte) (Token, error) {
 	if exp, ok := jwtExpiry(*r.AccessToken); ok && exp.Before(expiry) {
 		expiry = exp
 	}
+	if r.RefreshToken == "" {
+		warnMissingRefreshToken()
+	}
 	return Token{AccessToken: *r.AccessToken, RefreshToken: r.RefreshToken, Expiry: expiry}, nil
+}
+
+// missingRefreshToken makes warnMissingRefreshToken log once per process.
+var missingRefreshToken sync.Once
+
+// warnMissingRefreshToken notes a response without a refreshToken. The API
+// lists it as required, yet such a response still carries a good access
+// token, and acquiring anew with the client credentials, which Fresh does
+// for a token without a refresh token, is the documented recovery; so it
+// is tolerated rather than refused, and said once, since it would recur on
+// every acquire.
+func warnMissingRefreshToken() {
+	missingRefreshToken.Do(func() {
+		slog.Warn("the identity API answered without a refreshToken, which its specification requires; the token is used, and renewed by acquiring anew")
+	})
 }
 
 // jwtExpiry returns the exp claim of a JWT without verifying its signature:

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -482,6 +483,11 @@ func TestConfigCheckedBeforeSending(t *testing.T) {
 		{"no secret", func(f *auth.IdentityFlow) { f.ClientSecret = "" }, "client secret"},
 		{"bad device ID", func(f *auth.IdentityFlow) { f.Device.ID = "laptop" }, "not a UUID"},
 		{"bad network", func(f *auth.IdentityFlow) { f.Device.Network = "lte" }, "network"},
+		{"uid alone", func(f *auth.IdentityFlow) { f.UID = "uid-42" }, "set all three"},
+		{"no uid signature", func(f *auth.IdentityFlow) { f.UID, f.SignatureTimestamp = "uid-42", "1758732781" }, "set all three"},
+		{"timestamp not Unix seconds", func(f *auth.IdentityFlow) {
+			f.UID, f.SignatureTimestamp, f.UIDSignature = "uid-42", "2025-09-24", "sig"
+		}, "not Unix seconds"},
 	} {
 		flow := newFlow(srv.URL)
 		tc.mod(flow)
@@ -559,7 +565,10 @@ func TestServerConcurrentUse(t *testing.T) {
 	}
 }
 
-func TestRefreshSignedInAccount(t *testing.T) {
+// TestSignedInAccount: a signed-in profile sends its account on acquire as
+// on refresh, so that its first token, and every one acquired anew after a
+// refused refresh, carries the account's entitlements.
+func TestSignedInAccount(t *testing.T) {
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	flow.SignatureTimestamp, flow.UID, flow.UIDSignature = "1758732781", "uid-42", "sig/+=secret"
@@ -568,19 +577,26 @@ func TestRefreshSignedInAccount(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := flow.Refresh(ctx, tok.RefreshToken); err != nil {
+	refreshed, err := flow.Refresh(ctx, tok.RefreshToken)
+	if err != nil {
 		t.Fatal(err)
 	}
 	reqs := srv.Requests()
-	if got := jsonKeys(t, reqs[0].Raw); slices.Contains(got, "uid") {
-		t.Errorf("acquire sent the signed-in fields: %v", got)
+	for i, want := range [][]string{
+		{"clientKey", "clientSecret", "deviceId", "deviceInfo", "networkType", "signatureTimestamp", "uid", "uidSignature"},
+		{"clientKey", "clientSecret", "deviceId", "deviceInfo", "networkType", "refreshToken", "signatureTimestamp", "uid", "uidSignature"},
+	} {
+		if got := jsonKeys(t, reqs[i].Raw); !slices.Equal(got, want) {
+			t.Errorf("%s body keys %v, want %v", reqs[i].Path, got, want)
+		}
+		if b := reqs[i].Body; b.SignatureTimestamp != "1758732781" || b.UID != "uid-42" || b.UIDSignature != "sig/+=secret" {
+			t.Errorf("%s sent signatureTimestamp %q, uid %q and a %d-byte uidSignature", reqs[i].Path, b.SignatureTimestamp, b.UID, len(b.UIDSignature))
+		}
 	}
-	want := []string{"clientKey", "clientSecret", "deviceId", "deviceInfo", "networkType", "refreshToken", "signatureTimestamp", "uid", "uidSignature"}
-	if got := jsonKeys(t, reqs[1].Raw); !slices.Equal(got, want) {
-		t.Errorf("refresh body keys %v, want %v", got, want)
-	}
-	if b := reqs[1].Body; b.SignatureTimestamp != "1758732781" || b.UID != "uid-42" || b.UIDSignature != "sig/+=secret" {
-		t.Errorf("refresh body %+v", b)
+	for _, got := range []auth.Token{tok, refreshed} {
+		if account := srv.Account(got.AccessToken); account != "uid-42" {
+			t.Errorf("a token of account %q, want uid-42", account)
+		}
 	}
 
 	// The signature is a secret: an echo of it is redacted.
@@ -592,6 +608,37 @@ func TestRefreshSignedInAccount(t *testing.T) {
 	}
 	if auth.ActionOf(err) != auth.Reacquire {
 		t.Errorf("a refused refresh: %v, want reacquire", auth.ActionOf(err))
+	}
+}
+
+// TestAcquireWithoutRefreshToken: a response without the refreshToken the
+// API lists as required is used, said once in the log, and renewed by
+// acquiring anew.
+func TestAcquireWithoutRefreshToken(t *testing.T) {
+	var logged bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
+	auth.ResetMissingRefreshTokenWarning()
+
+	srv := newServer(t)
+	srv.SetRefreshTokens(authtest.NoRefreshToken)
+	flow := newFlow(srv.URL)
+	ctx := context.Background()
+	for range 2 {
+		tok, err := flow.Acquire(ctx)
+		if err != nil || tok.RefreshToken != "" || !srv.Accepts(tok.AccessToken) {
+			t.Fatalf("got refresh token %q, accepted %v, %v", tok.RefreshToken, srv.Accepts(tok.AccessToken), err)
+		}
+	}
+	if n := strings.Count(logged.String(), "without a refreshToken"); n != 1 {
+		t.Errorf("logged %d times, want once: %s", n, logged.String())
+	}
+	expired := auth.Token{AccessToken: "old", Expiry: time.Now().Add(-time.Minute)}
+	if _, err := auth.Fresh(ctx, flow, &memStore{tokens: map[string]auth.Token{"p": expired}}, "p", time.Now(), auth.DefaultMargin); err != nil {
+		t.Fatal(err)
+	}
+	if srv.Acquires() != 3 || srv.Refreshes() != 0 {
+		t.Errorf("%d acquires, %d refreshes; want renewal by a third acquire", srv.Acquires(), srv.Refreshes())
 	}
 }
 
