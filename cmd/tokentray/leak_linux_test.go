@@ -51,6 +51,9 @@ func TestNoSecretLeaks(t *testing.T) {
 	defer identity.Close()
 	web := authtest.NewWebServer(webID, webSecret, session)
 	defer web.Close()
+	// A refresh token too, unlike Polar's web grant, so that its way
+	// through the agent is searched for leaks as well.
+	web.SetRefreshTokens(authtest.RotatingRefreshTokens)
 	var issued issuedTokens
 	idURL, webURL := issued.proxy(t, identity.URL), issued.proxy(t, web.URL)
 
