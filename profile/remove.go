@@ -14,16 +14,16 @@ const revokeTimeout = 10 * time.Second
 
 // Removal is what Remove did besides removing the profile.
 type Removal struct {
-	// NotRevoked is why the refresh token of a web grant profile could not
-	// be revoked at the server; the profile was removed all the same. The
+	// NotRevoked is why the tokens of a web grant profile could not be
+	// revoked at the server; the profile was removed all the same. The
 	// identity flow has no revocation, so it is always nil there.
 	NotRevoked error
 }
 
 // Remove deletes profile name from the config at configPath and
 // every keychain entry it owns, as `tokentray remove` and the window's
-// Delete both do. A web grant's refresh token is revoked before its entries
-// go, best effort: a server that cannot be reached does not keep the
+// Delete both do. A web grant's tokens are revoked before its entries go,
+// best effort: a server that cannot be reached does not keep the
 // profile.
 // reload, when not nil, is called once the config no longer has the
 // profile, to tell a running agent.

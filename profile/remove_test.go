@@ -16,7 +16,7 @@ import (
 )
 
 // TestRemove removes two web grant profiles: one whose server
-// revokes its refresh token, one whose server is gone, which is removed
+// revokes its access token, one whose server is gone, which is removed
 // all the same and says why its grant lives on.
 func TestRemove(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")

@@ -204,7 +204,7 @@ func (v *tokenView) delete() {
 			}
 			msg := "Deleted " + name + " and its keychain entries."
 			if removal.NotRevoked != nil {
-				msg += fmt.Sprintf(" Its refresh token could not be revoked (%v).", removal.NotRevoked)
+				msg += fmt.Sprintf(" Its tokens could not be revoked (%v).", removal.NotRevoked)
 			}
 			if reloadErr != nil && !errors.Is(reloadErr, localapi.ErrNotRunning) {
 				msg += " The agent did not read the profiles again: " + reloadErr.Error()

@@ -35,7 +35,7 @@ func runRemove(ctx context.Context, args []string, std stdio) error {
 	}
 	removal, err := profile.Remove(ctx, path, openSecrets(), name, func(ctx context.Context) { reloadAgent(ctx, std.err) })
 	if removal.NotRevoked != nil {
-		fmt.Fprintf(std.err, "Could not revoke the refresh token of %s (%v); removing the profile anyway.\n", name, removal.NotRevoked)
+		fmt.Fprintf(std.err, "Could not revoke the tokens of %s (%v); removing the profile anyway.\n", name, removal.NotRevoked)
 	}
 	if err != nil {
 		return err
