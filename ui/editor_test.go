@@ -367,8 +367,8 @@ func TestEditorTestButton(t *testing.T) {
 		t.Errorf("web test result: %q", ed.result.Text)
 	}
 	// Two acquires (one refused, one granted) and the grant revoked.
-	if web.Acquires() != 2 || web.Revocations() != 1 {
-		t.Errorf("the web server saw %d acquires and %d revocations, want 2 and 1", web.Acquires(), web.Revocations())
+	if web.Acquires() != 2 || web.Revocations() != 1 || web.ValidAccessTokens() != 0 {
+		t.Errorf("the web server saw %d acquires and %d revocations and has %d access tokens valid, want 2, 1 and none", web.Acquires(), web.Revocations(), web.ValidAccessTokens())
 	}
 	if calls := ag.Calls(); len(calls) != 0 {
 		t.Errorf("Test asked the agent %q", calls)

@@ -188,8 +188,8 @@ func TestDeleteAsksThenRemoves(t *testing.T) {
 	if _, found, _ := k.LoadToken("home"); found {
 		t.Error("the token record is still in the keychain")
 	}
-	if server.Revocations() != 1 {
-		t.Errorf("the server saw %d revocations, want 1", server.Revocations())
+	if server.Revocations() != 1 || server.ValidAccessTokens() != 0 {
+		t.Errorf("the server saw %d revocations and has %d access tokens valid, want 1 and none", server.Revocations(), server.ValidAccessTokens())
 	}
 	if !slices.Contains(ag.Calls(), "reload") {
 		t.Errorf("the agent was not told: %q", ag.Calls())
