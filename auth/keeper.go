@@ -58,9 +58,13 @@ const (
 	StateRefreshing              // a refresh is in flight
 	StateRetrying                // the last refresh failed; another is scheduled
 	StateNeedsUser               // the credentials were refused; nothing is scheduled
+	// StateKeychain: the store did not answer (ErrKeychainNotAnswering);
+	// retried like StateRetrying. It comes last so that the numbers and
+	// words of the others stay as older readers know them.
+	StateKeychain
 )
 
-var stateNames = [...]string{"none", "valid", "refreshing", "retrying", "needs user"}
+var stateNames = [...]string{"none", "valid", "refreshing", "retrying", "needs user", "keychain not answering"}
 
 // String is the state in lower-case words, as the LocalAPI and the CLI show it.
 func (s State) String() string {
@@ -89,8 +93,8 @@ type Event struct {
 	Profile string    `json:"profile"`
 	State   State     `json:"state"`
 	Expiry  time.Time `json:"expiry,omitzero"`   // of the token held; zero when none
-	RetryAt time.Time `json:"retry_at,omitzero"` // when Retrying: the next attempt
-	Err     string    `json:"error,omitempty"`   // when Retrying or NeedsUser
+	RetryAt time.Time `json:"retry_at,omitzero"` // when Retrying or Keychain: the next attempt
+	Err     string    `json:"error,omitempty"`   // when Retrying, NeedsUser or Keychain
 }
 
 // Locker serialises the refreshes of one profile across processes, so that
@@ -176,6 +180,10 @@ type kept struct {
 	call      *call     // the refresh in flight
 	last      Event     // as last reported
 }
+
+// retrying reports whether p's last refresh failed and another is
+// scheduled.
+func (p *kept) retrying() bool { return p.state == StateRetrying || p.state == StateKeychain }
 
 // call is a refresh in flight; everyone who asked for the token waits on done.
 type call struct {
@@ -280,7 +288,7 @@ func (k *Keeper) Token(ctx context.Context, profile string) (Token, error) {
 	}
 	c := p.call
 	if c == nil {
-		waiting := p.state == StateNeedsUser || p.state == StateRetrying && (now.Before(p.retryAt) || p.tok.ValidFor(now, 0))
+		waiting := p.state == StateNeedsUser || p.retrying() && (now.Before(p.retryAt) || p.tok.ValidFor(now, 0))
 		if waiting {
 			defer k.mu.Unlock()
 			if p.tok.ValidFor(now, 0) {
@@ -410,9 +418,9 @@ func (k *Keeper) fire(gen uint64) {
 // Retry-After) and has the timer re-armed from the wall clock.
 func (k *Keeper) recheck(now time.Time) {
 	for _, p := range k.profiles {
-		if p.index >= 0 && (p.state == StateRetrying || !p.tok.ValidFor(now, k.effMargin(p))) {
+		if p.index >= 0 && (p.retrying() || !p.tok.ValidFor(now, k.effMargin(p))) {
 			at := maxTime(now, p.notBefore)
-			if p.state == StateRetrying {
+			if p.retrying() {
 				p.retryAt = at
 			}
 			k.schedule(p, at)
@@ -556,6 +564,9 @@ func (k *Keeper) finish(p *kept, tok Token, err error) (Token, error) {
 		}
 		at = maxTime(at, p.notBefore)
 		p.state, p.retryAt = StateRetrying, at
+		if errors.Is(err, ErrKeychainNotAnswering) {
+			p.state = StateKeychain
+		}
 		k.schedule(p, at)
 	}
 	k.report(p)
@@ -618,10 +629,10 @@ func (k *Keeper) unschedule(p *kept) {
 
 func (k *Keeper) event(p *kept) Event {
 	e := Event{Profile: p.name, State: p.state, Expiry: p.tok.Expiry}
-	if p.state == StateRetrying {
+	if p.retrying() {
 		e.RetryAt = p.retryAt
 	}
-	if p.err != nil && (p.state == StateRetrying || p.state == StateNeedsUser) {
+	if p.err != nil && (p.retrying() || p.state == StateNeedsUser) {
 		e.Err = p.err.Error()
 	}
 	return e

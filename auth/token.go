@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
@@ -33,6 +34,13 @@ type Flow interface {
 	Acquire(ctx context.Context) (Token, error)
 	Refresh(ctx context.Context, refreshToken string) (Token, error)
 }
+
+// ErrKeychainNotAnswering is wrapped by the error of a TokenStore, or of a
+// Flow reading its secrets, whose keychain did not answer in time: a
+// wedged keyring daemon, or an unlock prompt nobody answered. The Keeper
+// retries such a profile in StateKeychain; only the person at the
+// keychain can help, but nothing about the profile is wrong.
+var ErrKeychainNotAnswering = errors.New("keychain not answering")
 
 // TokenStore persists the last grant of each profile. Found is false, with a
 // nil error, when the profile has none yet.

@@ -116,12 +116,13 @@ func splitChunks(v string, limit int) []string {
 	return parts
 }
 
-// backend is go-keyring unless a test gave the Keychain another.
+// backend is go-keyring, each call within its deadline, unless a test gave
+// the Keychain another.
 func (k Keychain) backend() keyring.Keyring {
 	if k.kr != nil {
 		return k.kr
 	}
-	return goKeyring{}
+	return bounded{goKeyring{}}
 }
 
 // goKeyring calls go-keyring's package functions, which honour

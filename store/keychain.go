@@ -42,9 +42,10 @@ var ErrLocked = errors.New("the keyring is locked")
 // (see chunk.go) and read back whole, or not at all.
 //
 // On Linux a locked keyring makes a call wait while the Secret Service
-// shows its unlock prompt, for as long as the prompt is open: go-keyring's
-// D-Bus calls have no timeout, so a caller that must stay responsive calls
-// from a goroutine of its own.
+// shows its unlock prompt. Every call to the OS keychain ends within
+// KeychainTimeout (see bounded), with an error wrapping ErrNotAnswering
+// when the keychain did not answer; a caller that must stay responsive
+// meanwhile still calls from a goroutine of its own.
 type Keychain struct {
 	Service string // zero means Service
 
@@ -219,9 +220,9 @@ func (k Keychain) explain(op, account string, err error, secret string) error {
 		return fmt.Errorf("%s: %w", prefix, ErrNotFound)
 	case errors.Is(err, keyring.ErrSetDataTooBig):
 		return fmt.Errorf("%s: the value (%d bytes) is too large for this platform's keychain", prefix, len(secret))
-	case errors.As(err, new(*backendError)):
-		// Tokentray's own words, which never hold a value; a short value
-		// would match them by chance in the check below.
+	case errors.As(err, new(*backendError)), errors.As(err, new(*keychainDown)):
+		// Tokentray's own words, which never hold a value and say what
+		// to do; a short value would match them by chance below.
 		return fmt.Errorf("%s %q: %w", op, account, err)
 	case secret != "" && strings.Contains(err.Error(), secret):
 		return fmt.Errorf("%s: %s (cause withheld: it quoted the value); %s", prefix, unavailable(), remedy())

@@ -34,9 +34,12 @@ func (k Keychain) Entries() ([]Entry, error) {
 		for _, a := range accounts {
 			entries = append(entries, Entry{Account: a})
 		}
-	case goKeyring:
-		var err error
-		if entries, err = listKeychain(k.service()); err != nil {
+	case bounded:
+		err := osKeychain.do(func() (err error) {
+			entries, err = listKeychain(k.service())
+			return err
+		})
+		if err != nil {
 			return nil, k.explainList("listing the entries", err)
 		}
 	default:
@@ -51,6 +54,8 @@ func (k Keychain) Entries() ([]Entry, error) {
 func (k Keychain) explainList(what string, err error) error {
 	prefix := fmt.Sprintf("keychain (service %q): %s", k.service(), what)
 	switch {
+	case errors.As(err, new(*keychainDown)):
+		return fmt.Errorf("%s: %w", what, err)
 	case errors.Is(err, ErrListUnsupported):
 		return fmt.Errorf("%s: %w", prefix, err)
 	case locked(err):
@@ -136,8 +141,8 @@ func (k Keychain) DeleteOrphan(ctx context.Context, configPath string, e Entry) 
 	switch b := k.backend().(type) {
 	case *vault:
 		return k.explain("delete", e.Account, b.Delete(k.service(), e.Account), "")
-	case goKeyring:
-		if err := deleteKeychainItem(e.Item); err != nil {
+	case bounded:
+		if err := osKeychain.do(func() error { return deleteKeychainItem(e.Item) }); err != nil {
 			return k.explainList(fmt.Sprintf("delete %q (%s)", e.Account, e.Item), err)
 		}
 		return nil

@@ -22,6 +22,8 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/tokentray/tokentray/store"
 )
@@ -91,7 +93,27 @@ func run(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	// die, as the default action does, and catching signals costs start-up
 	// time on the token path. exec and add catch the ones they must.
 	ctx := context.Background()
+	if cmd.name != agentCommand.name { // the agent keeps answering meanwhile
+		sayWhenKeychainWaits(stderr)
+	}
 	return report(cmd.run(ctx, args[1:], stdio{stdin, stdout, stderr}), stderr)
+}
+
+// keychainNoticeAfter is how long a keychain call waits before the person
+// is told why nothing happens: longer than a keychain that works takes,
+// short enough that a prompt behind other windows is looked for.
+const keychainNoticeAfter = 3 * time.Second
+
+// sayWhenKeychainWaits has the command say once on stderr that it waits
+// for the keychain, when a call to it takes longer than
+// keychainNoticeAfter; each call still ends within store.KeychainTimeout.
+func sayWhenKeychainWaits(stderr io.Writer) {
+	var once sync.Once
+	store.OnKeychainWait(keychainNoticeAfter, func() {
+		once.Do(func() {
+			fmt.Fprintf(stderr, "tokentray: waiting for the keychain to answer (at most %s); it may show an unlock prompt, perhaps behind other windows\n", store.KeychainTimeout)
+		})
+	})
 }
 
 // usageError is a command line that cannot be understood.
