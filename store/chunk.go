@@ -122,7 +122,7 @@ func (k Keychain) backend() keyring.Keyring {
 	if k.kr != nil {
 		return k.kr
 	}
-	return bounded{goKeyring{}}
+	return bounded{kr: goKeyring{}, start: startKeychain}
 }
 
 // goKeyring calls go-keyring's package functions, which honour

@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -46,15 +45,33 @@ var ErrNotAnswering = auth.ErrKeychainNotAnswering
 // take no context and godbus waits for their replies without one, so the
 // call runs on a goroutine of its own that is left behind at the
 // deadline; the gate lets at most one such call be in flight per process,
-// so a keychain that never answers costs one goroutine, whatever the
-// retries. go-keyring's package functions are kept (not the Secret Service
-// called directly with contexts) so that the deadline holds on every
-// platform and keyring.MockInit keeps working for the tests above store.
-type bounded struct{ kr keyring.Keyring }
+// so a keychain that never answers costs one goroutine and no connection
+// (go-keyring shares godbus's session bus connection), whatever the
+// retries. go-keyring is kept, not replaced by Secret Service calls with
+// contexts of our own, so that the deadline holds on every platform and
+// keyring.MockInit keeps working for the tests above store; the one part
+// that needs a context, starting the Secret Service, is start's.
+type bounded struct {
+	kr keyring.Keyring
+	// start, when not nil, runs before each call and makes sure the
+	// keychain runs (startSecretService).
+	start func(context.Context) error
+}
+
+func (b bounded) do(call func() error) error {
+	return osKeychain.do(func(ctx context.Context) error {
+		if b.start != nil {
+			if err := b.start(ctx); err != nil {
+				return err
+			}
+		}
+		return call()
+	})
+}
 
 func (b bounded) Get(service, user string) (string, error) {
 	var v string
-	err := osKeychain.do(func() (err error) {
+	err := b.do(func() (err error) {
 		v, err = b.kr.Get(service, user)
 		return err
 	})
@@ -65,15 +82,15 @@ func (b bounded) Get(service, user string) (string, error) {
 }
 
 func (b bounded) Set(service, user, password string) error {
-	return osKeychain.do(func() error { return b.kr.Set(service, user, password) })
+	return b.do(func() error { return b.kr.Set(service, user, password) })
 }
 
 func (b bounded) Delete(service, user string) error {
-	return osKeychain.do(func() error { return b.kr.Delete(service, user) })
+	return b.do(func() error { return b.kr.Delete(service, user) })
 }
 
 func (b bounded) DeleteAll(service string) error {
-	return osKeychain.do(func() error { return b.kr.DeleteAll(service) })
+	return b.do(func() error { return b.kr.DeleteAll(service) })
 }
 
 // gate admits one keychain call at a time and remembers what makes the
@@ -107,9 +124,10 @@ func OnKeychainWait(after time.Duration, notice func()) {
 }
 
 // do runs call under the gate, within keychainTimeout (the wait for the
-// gate included). The call's result is used only when it comes in time;
-// the closure must not be read from after an error of do's own.
-func (g *gate) do(call func() error) error {
+// gate included); ctx ends at that deadline. The call's result is used
+// only when it comes in time: what the closure writes must not be read
+// after an error.
+func (g *gate) do(call func(context.Context) error) error {
 	timeout := keychainTimeout()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
@@ -141,15 +159,13 @@ func (g *gate) do(call func() error) error {
 
 	done := make(chan error, 1)
 	go func() {
-		err := call()
+		err := call(ctx)
 		g.mu.Lock()
 		close(busy)
 		g.busy, g.stuck = nil, false
 		if why := cannotStart(err); why != nil {
 			g.unstartable, g.unstartableAt = why, time.Now()
 			err = why
-		} else if err == nil || errors.Is(err, keyring.ErrNotFound) {
-			g.unstartable = nil
 		}
 		done <- err // under the lock: see the deadline's case below
 		g.mu.Unlock()
@@ -173,20 +189,23 @@ func (g *gate) do(call func() error) error {
 // keychainDown is an error of the gate's own: the keychain did not answer
 // in time, or could not be started. Its words are Tokentray's and name
 // what to do, so Keychain.explain passes it on as it is.
-type keychainDown struct{ err error }
+type keychainDown struct {
+	err        error
+	notStarted bool // the Secret Service could not be started (cannotStart)
+}
 
 func (e *keychainDown) Error() string { return e.err.Error() }
 func (e *keychainDown) Unwrap() error { return e.err }
 
 // notAnsweringError is the error of a call that waited timeout in vain.
 func notAnsweringError(timeout time.Duration) error {
-	return &keychainDown{fmt.Errorf("%s did not answer within %s (%w): %s", keychainName(), timeout, ErrNotAnswering, notAnsweringRemedy())}
+	return &keychainDown{err: fmt.Errorf("%s did not answer within %s (%w): %s", keychainName(), timeout, ErrNotAnswering, notAnsweringRemedy())}
 }
 
 // stuckError is the error of a call not made because an earlier one has
 // waited for the keychain for waited already.
 func stuckError(waited time.Duration) error {
-	return &keychainDown{fmt.Errorf("%s has not answered a call made %s ago (%w): %s", keychainName(), waited.Round(time.Second), ErrNotAnswering, notAnsweringRemedy())}
+	return &keychainDown{err: fmt.Errorf("%s has not answered a call made %s ago (%w): %s", keychainName(), waited.Round(time.Second), ErrNotAnswering, notAnsweringRemedy())}
 }
 
 // keychainName names the OS keychain as its owner's tools do.

@@ -35,7 +35,7 @@ func (k Keychain) Entries() ([]Entry, error) {
 			entries = append(entries, Entry{Account: a})
 		}
 	case bounded:
-		err := osKeychain.do(func() (err error) {
+		err := b.do(func() (err error) {
 			entries, err = listKeychain(k.service())
 			return err
 		})
@@ -142,7 +142,7 @@ func (k Keychain) DeleteOrphan(ctx context.Context, configPath string, e Entry) 
 	case *vault:
 		return k.explain("delete", e.Account, b.Delete(k.service(), e.Account), "")
 	case bounded:
-		if err := osKeychain.do(func() error { return deleteKeychainItem(e.Item) }); err != nil {
+		if err := b.do(func() error { return deleteKeychainItem(e.Item) }); err != nil {
 			return k.explainList(fmt.Sprintf("delete %q (%s)", e.Account, e.Item), err)
 		}
 		return nil
