@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -622,15 +623,97 @@ func TestKeeperCloseEndsWaiters(t *testing.T) {
 }
 
 func TestStateText(t *testing.T) {
-	for s := auth.StateNone; s <= auth.StateNeedsUser; s++ {
+	for s := auth.StateNone; s <= auth.StateKeychain; s++ {
 		b, _ := s.MarshalText()
 		var back auth.State
 		if err := back.UnmarshalText(b); err != nil || back != s {
 			t.Errorf("%v: round trip gave %v, %v", s, back, err)
 		}
 	}
-	if auth.StateNeedsUser.String() != "needs user" {
-		t.Errorf("got %q", auth.StateNeedsUser.String())
+	// The words and numbers older readers know stay as they were.
+	for s, want := range map[auth.State]string{0: "none", 1: "valid", 2: "refreshing", 3: "retrying", 4: "needs user", 5: "keychain not answering"} {
+		if s.String() != want {
+			t.Errorf("state %d is %q, want %q", int(s), s, want)
+		}
+	}
+}
+
+// downStore is a keptStore whose keychain can stop answering.
+type downStore struct {
+	*keptStore
+	down atomic.Bool
+}
+
+func (s *downStore) LoadToken(p string) (auth.Token, bool, error) {
+	if s.down.Load() {
+		return auth.Token{}, false, fmt.Errorf("read %q: the keychain did not answer within 30s (%w)", p+"/token", auth.ErrKeychainNotAnswering)
+	}
+	return s.keptStore.LoadToken(p)
+}
+
+func (s *downStore) SaveToken(p string, t auth.Token) error {
+	if s.down.Load() {
+		return fmt.Errorf("save %q: the keychain did not answer within 30s (%w)", p+"/token", auth.ErrKeychainNotAnswering)
+	}
+	return s.keptStore.SaveToken(p, t)
+}
+
+// A keychain that stops answering puts the profile in StateKeychain, not
+// NeedsUser: retried with backoff, its held token served meanwhile, and
+// valid again once the keychain answers, without a new Set.
+func TestKeeperKeychainNotAnswering(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	st := &downStore{keptStore: newKeptStore()}
+	var ev events
+	k := newKeeper(t, st, auth.KeeperOptions{
+		Clock: clock, Rand: constRand(0.999999), OnEvent: ev.add,
+		MinBackoff: time.Second, MaxBackoff: time.Minute,
+	})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	held := st.get("p")
+
+	st.down.Store(true)
+	next, _ := clock.NextIn()
+	advance(t, k, clock, next) // the refresh at 80% of the lifetime
+	e := state(k, "p")
+	if e.State != auth.StateKeychain || e.State.String() != "keychain not answering" || !strings.Contains(e.Err, "keychain not answering") || e.RetryAt.IsZero() {
+		t.Fatalf("with the keychain not answering: %+v", e)
+	}
+	tok, err := k.Token(context.Background(), "p")
+	if err != nil || tok.AccessToken != held.AccessToken {
+		t.Errorf("Token while the keychain does not answer = %q, %v; want the held token", tok.AccessToken, err)
+	}
+	var waits []time.Duration
+	for range 4 {
+		next, ok := clock.NextIn()
+		if !ok {
+			t.Fatal("no retry scheduled")
+		}
+		waits = append(waits, next)
+		advance(t, k, clock, next)
+		if s := state(k, "p").State; s != auth.StateKeychain {
+			t.Fatalf("after a retry: %v, want keychain not answering", s)
+		}
+	}
+	for i := 1; i < len(waits); i++ {
+		if waits[i] <= waits[i-1] {
+			t.Errorf("retries after %v: not backing off", waits)
+		}
+	}
+	if ev.count("p", auth.StateNeedsUser) != 0 {
+		t.Error("a keychain that does not answer was reported as needing the user")
+	}
+
+	st.down.Store(false) // the person unlocked it
+	next, _ = clock.NextIn()
+	advance(t, k, clock, next)
+	if e := state(k, "p"); e.State != auth.StateValid || e.Err != "" {
+		t.Errorf("once the keychain answers: %+v, want valid", e)
+	}
+	if got := st.get("p"); got.AccessToken == held.AccessToken {
+		t.Error("the renewed token was not saved")
 	}
 }
 
