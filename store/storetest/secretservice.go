@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/godbus/dbus/v5"
 )
@@ -79,6 +80,24 @@ func PrivateBus(t testing.TB, services map[string]string) string {
 	return strings.TrimSpace(address)
 }
 
+// waitNameFree waits until no one owns SecretsName: a Secret Service just
+// stopped leaves the bus a moment later.
+func waitNameFree(t testing.TB, conn *dbus.Conn) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var owned bool
+		if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, SecretsName).Store(&owned); err != nil {
+			t.Fatal(err)
+		}
+		if !owned {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s is still owned after 10 s", SecretsName)
+		}
+	}
+}
+
 // HangingSecretService owns SecretsName on a bus and answers no call
 // made to it until Stop.
 type HangingSecretService struct {
@@ -98,6 +117,7 @@ func NewHangingSecretService(t testing.TB, address string) *HangingSecretService
 		t.Fatalf("connecting to %s: %v", address, err)
 	}
 	h.conn = conn
+	waitNameFree(t, conn)
 	reply, err := conn.RequestName(SecretsName, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		conn.Close()
@@ -127,33 +147,59 @@ func (h *HangingSecretService) Stop() {
 	})
 }
 
-// StartGnomeKeyring runs a gnome-keyring-daemon of the test's own, with an
-// unlocked login keyring in a fresh home, as the Secret Service on the bus
-// at address; it stops when the test ends.
-func StartGnomeKeyring(t testing.TB, address string) {
+// StartGnomeKeyring runs a gnome-keyring-daemon as the Secret Service on
+// the bus at address, its login keyring unlocked, kept under home (give
+// the same home again to find the same entries). stop ends it; it stops
+// when the test ends, if not before.
+func StartGnomeKeyring(t testing.TB, address, home string) (stop func()) {
 	t.Helper()
 	if _, err := exec.LookPath("gnome-keyring-daemon"); err != nil {
 		t.Skip("needs gnome-keyring-daemon (Debian: gnome-keyring; .ci/deps test installs it)")
 	}
-	home := t.TempDir()
 	runtimeDir := filepath.Join(home, "run")
-	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
+	if err := os.MkdirAll(runtimeDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command("gnome-keyring-daemon", "--unlock", "--daemonize", "--components=secrets")
-	cmd.Env = append(os.Environ(), "DBUS_SESSION_BUS_ADDRESS="+address, "HOME="+home,
-		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+runtimeDir,
-		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"),
-		"GNOME_KEYRING_CONTROL=")
-	cmd.Stdin = strings.NewReader("test")
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	conn, err := dbus.Connect(address)
 	if err != nil {
-		t.Fatalf("starting gnome-keyring-daemon: %v", err)
+		t.Fatalf("connecting to %s: %v", address, err)
 	}
-	for line := range strings.Lines(string(out)) {
-		if pid, ok := strings.CutPrefix(strings.TrimSpace(line), "GNOME_KEYRING_PID="); ok {
-			t.Cleanup(func() { exec.Command("kill", pid).Run() })
+	defer conn.Close()
+	waitNameFree(t, conn)
+	cmd := exec.Command("gnome-keyring-daemon", "--unlock", "--daemonize", "--components=secrets")
+	// Not the session's keyring: one found through these would be unlocked
+	// instead of a new one started.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GNOME_KEYRING_") {
+			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS="+address, "HOME="+home,
+		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+runtimeDir,
+		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"))
+	cmd.Stdin = strings.NewReader("test")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("starting gnome-keyring-daemon: %v: %s", err, out)
+	}
+	// It daemonizes and says nothing of its pid: the bus knows it.
+	var pid uint32
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, SecretsName).Store(&pid)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("gnome-keyring-daemon did not take %s: %v", SecretsName, err)
+		}
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			if p, err := os.FindProcess(int(pid)); err == nil {
+				p.Kill()
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return stop
 }
