@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"slices"
 	"sync"
 	"time"
 
@@ -59,23 +60,25 @@ func NewTokens(configPath string, keychain store.Keychain) (*Tokens, error) {
 
 // Keep starts renewing every profile's token in the background, until
 // Close. Only the agent does this; the CLI asks for one token and exits.
+// It returns at once: the profiles' secrets are read in the background,
+// so that a keychain that does not answer holds up no LocalAPI or tray.
 func (t *Tokens) Keep() error {
-	t.setMu.Lock()
-	defer t.setMu.Unlock()
 	t.mu.Lock()
 	if t.keeper != nil {
 		t.mu.Unlock()
 		return nil
 	}
-	flows, err := t.flows()
-	if err != nil {
+	if err := t.ensureDeviceID(); err != nil {
 		t.mu.Unlock()
 		return err
 	}
-	k := auth.NewKeeper(t.keychain, auth.KeeperOptions{Locker: t.locks, OnEvent: t.publish})
-	t.keeper = k
+	t.keeper = auth.NewKeeper(t.keychain, auth.KeeperOptions{Locker: t.locks, OnEvent: t.publish})
 	t.mu.Unlock()
-	k.Set(flows)
+	go func() {
+		if err := t.setFlows(); err != nil {
+			log.Printf("reading the profiles: %v", err)
+		}
+	}()
 	return nil
 }
 
@@ -102,21 +105,29 @@ func (t *Tokens) Reload() error {
 	if err != nil {
 		return err
 	}
+	t.mu.Lock()
+	t.cfg = cfg
+	t.mu.Unlock()
+	return t.setFlows()
+}
+
+// setFlows gives the Keeper, once Keep made it, the profiles last read with
+// their secrets read now. setMu keeps the Sets in order; t.mu is not held
+// while the keychain is read, so that the status, the event streams and
+// the tray answer meanwhile.
+func (t *Tokens) setFlows() error {
 	t.setMu.Lock()
 	defer t.setMu.Unlock()
 	t.mu.Lock()
-	t.cfg = cfg
 	k := t.keeper
-	if k == nil {
-		t.mu.Unlock()
-		return nil
-	}
-	flows, err := t.flows()
+	err := t.ensureDeviceID()
+	profiles := slices.Clone(t.cfg.Profiles)
+	deviceID := t.cfg.DeviceID
 	t.mu.Unlock()
-	if err != nil {
+	if k == nil || err != nil {
 		return err
 	}
-	k.Set(flows)
+	k.Set(t.flows(profiles, deviceID))
 	return nil
 }
 
@@ -288,14 +299,11 @@ func (t *Tokens) keep() *auth.Keeper {
 // flows builds the flow of every profile for the Keeper. Secrets are read
 // now, so that a reload notices changed ones (the Keeper compares flows);
 // a profile whose secrets cannot be read gets a flow that reads them at
-// each request and reports why it cannot. Called with t.mu held.
-func (t *Tokens) flows() (map[string]auth.Flow, error) {
-	if err := t.ensureDeviceID(); err != nil {
-		return nil, err
-	}
-	flows := make(map[string]auth.Flow, len(t.cfg.Profiles))
-	for _, p := range t.cfg.Profiles {
-		device := t.device(p)
+// each request and reports why it cannot.
+func (t *Tokens) flows(profiles []store.Profile, deviceID string) map[string]auth.Flow {
+	flows := make(map[string]auth.Flow, len(profiles))
+	for _, p := range profiles {
+		device := profile.Device(deviceID, t.deviceInfo, p)
 		f, err := t.flow(p, device)
 		if err != nil {
 			log.Printf("profile %s: %v", p.Name, err)
@@ -303,7 +311,7 @@ func (t *Tokens) flows() (map[string]auth.Flow, error) {
 		}
 		flows[p.Name] = f
 	}
-	return flows, nil
+	return flows
 }
 
 // profile looks name up and gives the device it speaks for. Called with

@@ -41,6 +41,9 @@ type Tray struct {
 	iconSet  bool
 	tip      string
 	notified map[string]bool // profiles that need the user and were told so
+	// keychainTold: the user was told the keychain does not answer, and
+	// no profile has been seen getting past it since.
+	keychainTold bool
 }
 
 // statusItem is the disabled first line of a profile's submenu.
@@ -167,8 +170,8 @@ func (t *Tray) onClick(item *systray.MenuItem, do func()) {
 }
 
 // update shows the states: each profile's status line, the icon and its
-// tooltip; and notifies of each profile that newly needs the user. Called
-// with t.mu held.
+// tooltip; and notifies of each profile that newly needs the user, and
+// once of a keychain that stopped answering. Called with t.mu held.
 func (t *Tray) update(events []auth.Event, now time.Time) {
 	var shown []auth.Event
 	var needYou []string
@@ -190,6 +193,13 @@ func (t *Tray) update(events []auth.Event, now time.Time) {
 			// Needing the user again later is news again.
 			delete(t.notified, e.Profile)
 		}
+	}
+	if waiting := t.keychainNews(shown); len(waiting) > 0 && t.Notify != nil {
+		go func() {
+			if err := t.Notify("Tokentray: the keychain is not answering", keychainNotice(waiting)); err != nil {
+				log.Printf("notifying that the keychain does not answer: %v", err)
+			}
+		}()
 	}
 	icon := worst(shown)
 	if !t.iconSet || icon != t.icon {
@@ -222,6 +232,37 @@ func (t *Tray) notifyOnce(e auth.Event) {
 	}()
 }
 
+// keychainNews returns the profiles waiting for the keychain when that is
+// news: once, however many profiles wait and however often they retry,
+// until no profile waits or refreshes any more (a refresh in flight may be
+// waiting for the keychain too). Called with t.mu held.
+func (t *Tray) keychainNews(events []auth.Event) (waiting []string) {
+	busy := false
+	for _, e := range events {
+		switch e.State {
+		case auth.StateKeychain:
+			waiting = append(waiting, e.Profile)
+		case auth.StateRefreshing:
+			busy = true
+		}
+	}
+	if len(waiting) == 0 {
+		t.keychainTold = t.keychainTold && busy
+		return nil
+	}
+	if t.keychainTold {
+		return nil
+	}
+	t.keychainTold = true
+	return waiting
+}
+
+// keychainNotice is the body of the notification that the keychain does
+// not answer for the profiles waiting.
+func keychainNotice(waiting []string) string {
+	return "It did not answer for " + strings.Join(waiting, ", ") + ". Unlock it if an unlock prompt is open (it may be behind other windows); otherwise check that gnome-keyring or KWallet runs. Tokentray retries by itself and serves the tokens it holds meanwhile."
+}
+
 func (t *Tray) copy(profile, what string, copyFn func(context.Context, *Tokens, *clipboard.Clipboard, string) (auth.Token, error)) {
 	ctx, cancel := context.WithTimeout(context.Background(), copyTimeout)
 	defer cancel()
@@ -246,6 +287,7 @@ type overall int
 const (
 	allValid     overall = iota // also while refreshing, before the first token, and with no profiles
 	someRetrying                // a refresh failed and will be retried
+	someKeychain                // a profile's keychain does not answer; it will be retried
 	someNeedYou                 // a profile's credentials were refused
 )
 
@@ -255,8 +297,10 @@ func worst(events []auth.Event) overall {
 		switch e.State {
 		case auth.StateNeedsUser:
 			return someNeedYou
+		case auth.StateKeychain:
+			w = someKeychain
 		case auth.StateRetrying:
-			w = someRetrying
+			w = max(w, someRetrying)
 		}
 	}
 	return w
@@ -266,7 +310,7 @@ func (o overall) image() []byte {
 	switch o {
 	case someNeedYou:
 		return assets.TrayNeedsYou
-	case someRetrying:
+	case someRetrying, someKeychain:
 		return assets.TrayRetrying
 	default:
 		return assets.TrayValid
@@ -282,6 +326,8 @@ func tooltip(o overall, events []auth.Event, needYou []string) string {
 		return "Tokentray: " + strings.Join(needYou, ", ") + " need you"
 	case o == someRetrying:
 		return "Tokentray: retrying a refresh"
+	case o == someKeychain:
+		return "Tokentray: the keychain is not answering"
 	case len(events) == 0:
 		return "Tokentray: no profiles yet"
 	default:
@@ -310,18 +356,26 @@ func statusLine(e auth.Event, now time.Time) string {
 	case auth.StateRefreshing:
 		return "Refreshing…"
 	case auth.StateRetrying:
-		when := "now"
-		if wait := e.RetryAt.Sub(now); wait > 0 {
-			when = "in " + localapi.TimeLeft(wait)
-			if !relativeTimes {
-				when = "at " + e.RetryAt.Local().Format("15:04")
-			}
-		}
-		return "Retrying " + when + ": " + shorten(e.Err)
+		return "Retrying " + retryWhen(e, now) + ": " + shorten(e.Err)
+	case auth.StateKeychain:
+		return "Keychain not answering · retrying " + retryWhen(e, now)
 	case auth.StateNeedsUser:
 		return "Needs you: " + shorten(e.Err)
 	default:
 		return "No token yet"
+	}
+}
+
+// retryWhen says when e's profile is retried: "now", "in 30 s", "at 10:05".
+func retryWhen(e auth.Event, now time.Time) string {
+	wait := e.RetryAt.Sub(now)
+	switch {
+	case wait <= 0:
+		return "now"
+	case !relativeTimes:
+		return "at " + e.RetryAt.Local().Format("15:04")
+	default:
+		return "in " + localapi.TimeLeft(wait)
 	}
 }
 

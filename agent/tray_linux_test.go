@@ -31,6 +31,7 @@ func TestStatusLine(t *testing.T) {
 		{auth.Event{State: auth.StateRetrying, RetryAt: now.Add(4 * time.Minute), Err: long}, "Retrying in 4 min: " + long[:89] + "…"},
 		{auth.Event{State: auth.StateNeedsUser, Err: "client secret rejected"}, "Needs you: client secret rejected"},
 		{auth.Event{State: auth.StateNeedsUser, Err: "line one\n  line two"}, "Needs you: line one line two"},
+		{auth.Event{State: auth.StateKeychain, RetryAt: now.Add(8 * time.Second), Err: "keychain not answering"}, "Keychain not answering · retrying in 8 s"},
 		{auth.Event{State: auth.StateNone}, "No token yet"},
 	} {
 		if got := statusLine(tc.e, now); got != tc.want {
@@ -56,6 +57,9 @@ func TestWorst(t *testing.T) {
 		{ev(auth.StateValid, auth.StateRetrying, auth.StateRefreshing), someRetrying},
 		{ev(auth.StateRetrying, auth.StateNeedsUser, auth.StateValid), someNeedYou},
 		{ev(auth.StateNeedsUser, auth.StateRetrying), someNeedYou},
+		{ev(auth.StateKeychain, auth.StateRetrying), someKeychain},
+		{ev(auth.StateRetrying, auth.StateKeychain), someKeychain},
+		{ev(auth.StateKeychain, auth.StateNeedsUser), someNeedYou},
 	} {
 		if got := worst(tc.events); got != tc.want {
 			t.Errorf("worst(%v) = %d, want %d", tc.events, got, tc.want)
@@ -74,12 +78,45 @@ func TestTooltip(t *testing.T) {
 		{allValid, nil, nil, "Tokentray: no profiles yet"},
 		{allValid, valid, nil, "Tokentray: every token valid"},
 		{someRetrying, valid, nil, "Tokentray: retrying a refresh"},
+		{someKeychain, valid, nil, "Tokentray: the keychain is not answering"},
 		{someNeedYou, valid, []string{"work"}, "Tokentray: work needs you"},
 		{someNeedYou, valid, []string{"work", "home"}, "Tokentray: work, home need you"},
 	} {
 		if got := tooltip(tc.o, tc.events, tc.needYou); got != tc.want {
 			t.Errorf("tooltip = %q, want %q", got, tc.want)
 		}
+	}
+}
+
+// A keychain that stops answering is told once, not once per profile or
+// per retry, and again only after the profiles got past it.
+func TestTrayKeychainNews(t *testing.T) {
+	ev := func(states ...auth.State) []auth.Event {
+		var out []auth.Event
+		for i, s := range states {
+			out = append(out, auth.Event{Profile: string(rune('a' + i)), State: s})
+		}
+		return out
+	}
+	tray := &Tray{}
+	for i, step := range []struct {
+		events []auth.Event
+		want   string
+	}{
+		{ev(auth.StateRefreshing, auth.StateRefreshing), ""},
+		{ev(auth.StateKeychain, auth.StateKeychain), "a, b"},
+		{ev(auth.StateRefreshing, auth.StateKeychain), ""}, // a retries
+		{ev(auth.StateRefreshing, auth.StateRefreshing), ""},
+		{ev(auth.StateKeychain, auth.StateValid), ""},
+		{ev(auth.StateValid, auth.StateValid), ""}, // the keychain answers again
+		{ev(auth.StateValid, auth.StateKeychain), "b"},
+	} {
+		if got := strings.Join(tray.keychainNews(step.events), ", "); got != step.want {
+			t.Errorf("step %d: told of %q, want %q", i, got, step.want)
+		}
+	}
+	if body := keychainNotice([]string{"a"}); !strings.Contains(body, "Unlock it") || !strings.Contains(body, "gnome-keyring or KWallet") {
+		t.Errorf("the notice %q does not say what to do", body)
 	}
 }
 

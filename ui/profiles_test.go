@@ -38,6 +38,8 @@ func TestProfileStatusTexts(t *testing.T) {
 		{"retrying with a token", auth.Event{State: auth.StateRetrying, RetryAt: retryAt, Expiry: expiry, Err: "server error 503"}, true, nil,
 			"Retrying in 30 s: server error 503 · token valid for 42 min", widget.WarningImportance},
 		{"needs user", auth.Event{State: auth.StateNeedsUser, Err: "client secret rejected"}, true, nil, "Needs you: client secret rejected", widget.DangerImportance},
+		{"keychain", auth.Event{State: auth.StateKeychain, RetryAt: retryAt, Expiry: expiry, Err: "the keychain did not answer"}, true, nil,
+			"Keychain not answering · retrying in 30 s: the keychain did not answer", widget.WarningImportance},
 	}
 	for _, tt := range tests {
 		st := profileStatus(tt.e, tt.known, tt.agentErr, testNow)

@@ -52,6 +52,12 @@ func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) stat
 			text += " · token valid for " + localapi.TimeLeft(e.Expiry.Sub(now))
 		}
 		return status{text, widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())}
+	case auth.StateKeychain:
+		text := "Keychain not answering"
+		if e.RetryAt.After(now) {
+			text += " · retrying in " + localapi.TimeLeft(e.RetryAt.Sub(now))
+		}
+		return status{text + ": " + e.Err, widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())}
 	case auth.StateNeedsUser:
 		return status{"Needs you: " + e.Err, widget.DangerImportance, theme.NewErrorThemedResource(theme.ErrorIcon())}
 	default:
