@@ -37,6 +37,9 @@ type Tokens struct {
 	mu     sync.Mutex
 	cfg    *store.Config
 	keeper *auth.Keeper // nil until Keep
+	// loaded is closed once Keep gave the Keeper the profiles, which it
+	// does in the background; nil until Keep.
+	loaded chan struct{}
 	subs   map[chan auth.Event]struct{}
 	closed bool // by Close: no new subscribers
 }
@@ -73,8 +76,11 @@ func (t *Tokens) Keep() error {
 		return err
 	}
 	t.keeper = auth.NewKeeper(t.keychain, auth.KeeperOptions{Locker: t.locks, OnEvent: t.publish})
+	loaded := make(chan struct{})
+	t.loaded = loaded
 	t.mu.Unlock()
 	go func() {
+		defer close(loaded)
 		if err := t.setFlows(); err != nil {
 			log.Printf("reading the profiles: %v", err)
 		}
@@ -188,9 +194,16 @@ func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) 
 		k.Set(map[string]auth.Flow{profile: &keychainFlow{t: t, p: p, device: device}})
 	} else {
 		_, ok := t.cfg.Profile(profile)
+		loaded := t.loaded
 		t.mu.Unlock()
 		if !ok {
 			return auth.Token{}, t.unknown(profile)
+		}
+		// Until then the Keeper knows no profile.
+		select {
+		case <-loaded:
+		case <-ctx.Done():
+			return auth.Token{}, ctx.Err()
 		}
 	}
 	tok, err := k.Token(ctx, profile)
@@ -218,9 +231,19 @@ const maxChangedRetries = 3
 
 // RefreshNow renews profile's token now, in the background.
 func (t *Tokens) RefreshNow(profile string) error {
-	k := t.keep()
+	t.mu.Lock()
+	k, loaded := t.keeper, t.loaded
+	_, known := t.cfg.Profile(profile)
+	t.mu.Unlock()
 	if k == nil {
 		return errors.New("tokens are not being kept")
+	}
+	select {
+	case <-loaded:
+	default:
+		if known {
+			return nil // the Keeper starts on it as soon as it has it
+		}
 	}
 	if err := k.RefreshNow(profile); errors.Is(err, auth.ErrUnknownProfile) {
 		return t.unknown(profile)
