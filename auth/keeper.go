@@ -3,6 +3,7 @@ package auth
 import (
 	"container/heap"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -60,7 +61,8 @@ const (
 	StateNeedsUser               // the credentials were refused; nothing is scheduled
 	// StateKeychain: the store did not answer (ErrKeychainNotAnswering);
 	// retried like StateRetrying. It comes last so that the numbers and
-	// words of the others stay as older readers know them.
+	// words of the others stay as older readers know them; in an Event's
+	// JSON it reads as StateRetrying to them (see eventJSON).
 	StateKeychain
 )
 
@@ -95,6 +97,43 @@ type Event struct {
 	Expiry  time.Time `json:"expiry,omitzero"`   // of the token held; zero when none
 	RetryAt time.Time `json:"retry_at,omitzero"` // when Retrying or Keychain: the next attempt
 	Err     string    `json:"error,omitempty"`   // when Retrying, NeedsUser or Keychain
+}
+
+// eventJSON is Event on the wire. StateKeychain travels as "retrying" with
+// Waiting "keychain": a reader older than that state refuses a state word
+// it does not know, and so reads a profile that is being retried, which it
+// is; a newer reader reads StateKeychain back.
+type eventJSON struct {
+	Profile string    `json:"profile"`
+	State   State     `json:"state"`
+	Waiting string    `json:"waiting,omitempty"` // "keychain" for StateKeychain
+	Expiry  time.Time `json:"expiry,omitzero"`
+	RetryAt time.Time `json:"retry_at,omitzero"`
+	Err     string    `json:"error,omitempty"`
+}
+
+const waitingKeychain = "keychain"
+
+// MarshalJSON writes e as older readers can read it too (see eventJSON).
+func (e Event) MarshalJSON() ([]byte, error) {
+	w := eventJSON{Profile: e.Profile, State: e.State, Expiry: e.Expiry, RetryAt: e.RetryAt, Err: e.Err}
+	if e.State == StateKeychain {
+		w.State, w.Waiting = StateRetrying, waitingKeychain
+	}
+	return json.Marshal(w)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (e *Event) UnmarshalJSON(b []byte) error {
+	var w eventJSON
+	if err := json.Unmarshal(b, &w); err != nil {
+		return err
+	}
+	if w.State == StateRetrying && w.Waiting == waitingKeychain {
+		w.State = StateKeychain
+	}
+	*e = Event{Profile: w.Profile, State: w.State, Expiry: w.Expiry, RetryAt: w.RetryAt, Err: w.Err}
+	return nil
 }
 
 // Locker serialises the refreshes of one profile across processes, so that

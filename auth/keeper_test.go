@@ -2,6 +2,7 @@ package auth_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -635,6 +636,36 @@ func TestStateText(t *testing.T) {
 		if s.String() != want {
 			t.Errorf("state %d is %q, want %q", int(s), s, want)
 		}
+	}
+}
+
+// An Event of a profile waiting for the keychain reads as retrying to a
+// reader that predates the state, and as itself to one that knows it; the
+// other states are written as before.
+func TestEventJSON(t *testing.T) {
+	retryAt := t0.Add(30 * time.Second)
+	e := auth.Event{Profile: "p", State: auth.StateKeychain, RetryAt: retryAt, Err: "keychain not answering"}
+	b, err := json.Marshal(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reader older than StateKeychain: state words it knows, fields
+	// it ignores.
+	var old struct {
+		State   string    `json:"state"`
+		RetryAt time.Time `json:"retry_at"`
+		Err     string    `json:"error"`
+	}
+	if err := json.Unmarshal(b, &old); err != nil || old.State != "retrying" || !old.RetryAt.Equal(retryAt) || old.Err != e.Err {
+		t.Errorf("%s reads to an older reader as %+v, %v; want retrying", b, old, err)
+	}
+	var back auth.Event
+	if err := json.Unmarshal(b, &back); err != nil || back != e {
+		t.Errorf("%s reads back as %+v, %v; want %+v", b, back, err, e)
+	}
+	b, _ = json.Marshal(auth.Event{Profile: "p", State: auth.StateRetrying, RetryAt: retryAt, Err: "server error 503"})
+	if want := `{"profile":"p","state":"retrying","retry_at":"2026-11-23T09:00:30Z","error":"server error 503"}`; string(b) != want {
+		t.Errorf("a retrying event is %s, want %s as before", b, want)
 	}
 }
 
