@@ -54,7 +54,7 @@ var ErrNotAnswering = auth.ErrKeychainNotAnswering
 type bounded struct {
 	kr keyring.Keyring
 	// start, when not nil, runs before each call and makes sure the
-	// keychain runs (startSecretService).
+	// keychain runs (startKeychain).
 	start func(context.Context) error
 }
 
