@@ -1,16 +1,13 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -18,6 +15,7 @@ import (
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
+	"github.com/tokentray/tokentray/store/storetest"
 )
 
 // privateKeyring gives env a Secret Service of its own: a private session
@@ -26,42 +24,12 @@ import (
 // go.
 func privateKeyring(t *testing.T, env []string) []string {
 	t.Helper()
-	dir := t.TempDir()
-	socket := filepath.Join(dir, "bus")
-	bus := exec.Command("dbus-daemon", "--session", "--nofork", "--nopidfile", "--address=unix:path="+socket, "--print-address=1")
-	out, err := bus.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := bus.Start(); err != nil {
-		t.Fatalf("dbus-daemon: %v", err)
-	}
-	t.Cleanup(func() { bus.Process.Kill(); bus.Wait() })
-	address, err := bufio.NewReader(out).ReadString('\n')
-	if err != nil {
-		t.Fatalf("dbus-daemon printed no address: %v", err)
-	}
-	home := filepath.Join(dir, "home")
-	env = append(env[:len(env):len(env)], "DBUS_SESSION_BUS_ADDRESS="+strings.TrimSpace(address),
-		"HOME="+home, "XDG_DATA_HOME="+filepath.Join(home, ".local", "share"))
-	if err := os.MkdirAll(filepath.Join(home, ".local", "share", "keyrings"), 0o700); err != nil {
-		t.Fatal(err)
-	}
-	daemon := exec.Command("gnome-keyring-daemon", "--unlock", "--daemonize", "--components=secrets")
-	daemon.Env = env
-	daemon.Stdin = strings.NewReader("session")
-	printed, err := daemon.Output()
-	if err != nil {
-		t.Fatalf("gnome-keyring-daemon: %v", err)
-	}
-	for line := range strings.Lines(string(printed)) {
-		if pid, ok := strings.CutPrefix(strings.TrimSpace(line), "GNOME_KEYRING_PID="); ok {
-			if n, err := strconv.Atoi(pid); err == nil {
-				t.Cleanup(func() { syscall.Kill(n, syscall.SIGTERM) })
-			}
-		}
-	}
-	return env
+	// A bus that starts nothing on demand, and a keyring that owns the
+	// Secret Service's name before the first command runs: one started
+	// by the bus meanwhile would wait on a prompt nobody answers.
+	bus := storetest.PrivateBus(t, nil)
+	storetest.StartGnomeKeyring(t, bus, t.TempDir())
+	return append(env[:len(env):len(env)], "DBUS_SESSION_BUS_ADDRESS="+bus)
 }
 
 // withoutVar drops name from env.
