@@ -45,7 +45,14 @@ func Run(socket, configPath string) error {
 	go logStates(tokens)
 	clip := &clipboard.Clipboard{}
 	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: desktop.Notify}
-	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: tray.Rebuild, OnOpen: OpenGUI, OnQuit: systray.Quit}
+	proxies := &Proxies{Tokens: tokens}
+	proxies.Sync(tokens.Profiles())
+	defer proxies.Close()
+	onReload := func() {
+		tray.Rebuild()
+		proxies.Sync(tokens.Profiles())
+	}
+	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: onReload, OnOpen: OpenGUI, OnQuit: systray.Quit}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
 			log.Printf("LocalAPI stopped: %v", err)

@@ -81,6 +81,11 @@ type Profile struct {
 	// detected.
 	DeviceModel   string `json:"device_model,omitempty"`
 	DeviceVersion string `json:"device_version,omitempty"`
+
+	// Proxy is where the agent serves this profile's local proxy
+	// (127.0.0.1:PORT or unix:PATH); empty for none. `tokentray proxy`
+	// checks it.
+	Proxy string `json:"proxy,omitempty"`
 }
 
 // DeviceInfo returns detected with p's overrides applied.

@@ -19,8 +19,8 @@ type Secrets struct {
 // than a refresh in flight holds it (auth's two-minute refresh timeout).
 const profileLockWait = 3 * time.Minute
 
-// AddProfile saves p with its secrets, replacing any profile of that name,
-// as the CLI and the window both do. The device id is made here if there is
+// AddProfile saves p with its secrets, replacing any profile of that name
+// (keeping its proxy when p has none), as the CLI and the window both do. The device id is made here if there is
 // none yet, so the first request already carries the one kept for good.
 //
 // It holds the config lock throughout, so that a move of the secrets waits
@@ -72,6 +72,11 @@ func AddProfile(configPath string, k Keychain, p Profile, secrets Secrets) error
 		}
 	}
 	cfg.EnsureDeviceID()
+	if old, ok := cfg.Profile(p.Name); ok && p.Proxy == "" {
+		// The proxy is `tokentray proxy`'s to set: editing the client
+		// keeps it.
+		p.Proxy = old.Proxy
+	}
 	cfg.Put(p)
 	return cfg.Save(configPath)
 }

@@ -32,6 +32,7 @@ type listEntry struct {
 	state   auth.State
 	Expiry  time.Time `json:"expiry,omitzero"`
 	Error   string    `json:"error,omitempty"`
+	Proxy   string    `json:"proxy,omitempty"` // where its local proxy listens
 }
 
 func runList(ctx context.Context, args []string, std stdio) error {
@@ -79,7 +80,7 @@ func runList(ctx context.Context, args []string, std stdio) error {
 func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEntry, error) {
 	entries := make([]listEntry, 0, len(cfg.Profiles))
 	for _, p := range cfg.Profiles {
-		entries = append(entries, listEntry{Name: p.Name, Flow: p.Flow, BaseURL: p.BaseURL})
+		entries = append(entries, listEntry{Name: p.Name, Flow: p.Flow, BaseURL: p.BaseURL, Proxy: p.Proxy})
 	}
 	client, err := localapi.DefaultClient()
 	if err != nil {
