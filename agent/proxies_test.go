@@ -66,7 +66,7 @@ func startProxy(t *testing.T, api string, id *authtest.IdentityServer) (string, 
 	if err := tokens.Keep(); err != nil {
 		t.Fatal(err)
 	}
-	proxies := &Proxies{Tokens: tokens}
+	proxies := &Proxies{Tokens: tokens, OnConnection: tokens.RecordProxy}
 	proxies.Sync(tokens.Profiles())
 	t.Cleanup(func() { proxies.Close(); tokens.Close() })
 	return "http://" + addr, tokens

@@ -45,7 +45,7 @@ func Run(socket, configPath string) error {
 	go logStates(tokens)
 	clip := &clipboard.Clipboard{}
 	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: desktop.Notify}
-	proxies := &Proxies{Tokens: tokens}
+	proxies := &Proxies{Tokens: tokens, OnConnection: tokens.RecordProxy}
 	proxies.Sync(tokens.Profiles())
 	defer proxies.Close()
 	onReload := func() {

@@ -9,6 +9,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
@@ -42,7 +43,7 @@ func (s *Server) Handler() http.Handler {
 func (s *Server) Serve(ln net.Listener) error {
 	// No write timeout: the event stream lasts as long as its reader. The
 	// requests have no bodies, so small headers are all a client may send.
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10, ConnContext: withConn}
 	return srv.Serve(ln)
 }
 
@@ -112,6 +113,11 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusFor(err), err)
 		return
 	}
+	channel := access.ChannelToken
+	if r.URL.Query().Get("via") == access.ChannelExec {
+		channel = access.ChannelExec
+	}
+	s.Tokens.Record(name, channel, callerPID(r))
 	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 
@@ -141,6 +147,7 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusFor(err), err)
 		return
 	}
+	s.Tokens.Record(name, access.ChannelCopy, callerPID(r))
 	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 

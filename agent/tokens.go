@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/profile"
@@ -40,6 +41,7 @@ type Tokens struct {
 	// loaded is closed once Keep gave the Keeper the profiles, which it
 	// does in the background; nil until Keep.
 	loaded chan struct{}
+	access *access.Log // who took which token
 	subs   map[chan auth.Event]struct{}
 	closed bool // by Close: no new subscribers
 }
@@ -52,6 +54,7 @@ func NewTokens(configPath string, keychain store.Keychain) (*Tokens, error) {
 		deviceInfo: auth.DetectDeviceInfo(),
 		locks:      store.ProfileLocks{},
 		subs:       map[chan auth.Event]struct{}{},
+		access:     access.Open(access.Path(configPath)),
 	}
 	cfg, err := store.Load(configPath)
 	if err != nil {

@@ -10,6 +10,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/tokentray/tokentray/agent/access"
 )
 
 var execCommand = command{
@@ -47,7 +49,7 @@ func runExec(ctx context.Context, args []string, std stdio) error {
 
 	// Until CMD runs, a signal means: give up, as CMD would have.
 	tokenCtx, stop := signal.NotifyContext(ctx, forwardedSignals...)
-	access, err := tokenOf(tokenCtx, name)
+	accessToken, err := tokenOf(tokenCtx, name, access.ChannelExec)
 	stop()
 	select {
 	case sig := <-signals:
@@ -58,7 +60,7 @@ func runExec(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = withEnv(os.Environ(), "TOKENTRAY_TOKEN="+access, "TOKENTRAY_PROFILE="+name)
+	cmd.Env = withEnv(os.Environ(), "TOKENTRAY_TOKEN="+accessToken, "TOKENTRAY_PROFILE="+name)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = std.in, std.out, std.err
 	if err := cmd.Start(); err != nil {
 		return startError(argv[0], err)

@@ -7,6 +7,7 @@
 //	tokentray list [--json]             the profiles, their state and expiry
 //	tokentray exec NAME -- CMD [ARG…]   run CMD with the token in its environment
 //	tokentray proxy [NAME --listen ADDR] serve a local proxy that adds the token
+//	tokentray access [NAME] [--json]    who took which token
 //	tokentray remove NAME               delete a profile and its secrets
 //	tokentray device [--json]           show this device's identity
 //	tokentray secrets [keychain|file]   where secrets are kept; move them
@@ -61,7 +62,7 @@ type stdio struct {
 var commands []command
 
 func init() {
-	commands = []command{tokenCommand, listCommand, execCommand, proxyCommand, addCommand, removeCommand,
+	commands = []command{tokenCommand, listCommand, execCommand, proxyCommand, accessCommand, addCommand, removeCommand,
 		deviceCommand, secretsCommand, doctorCommand, agentCommand, helpCommand, versionCommand}
 }
 

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/tokentray/tokentray/agent"
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
@@ -34,25 +35,27 @@ func runToken(ctx context.Context, args []string, std stdio) error {
 	if len(rest) > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", rest[0])}
 	}
-	access, err := tokenOf(ctx, name)
+	accessToken, err := tokenOf(ctx, name, access.ChannelToken)
 	if err != nil {
 		return err
 	}
 	if *header {
-		_, err = fmt.Fprintf(std.out, "Authorization: Bearer %s\n", access)
+		_, err = fmt.Fprintf(std.out, "Authorization: Bearer %s\n", accessToken)
 	} else {
-		_, err = fmt.Fprintln(std.out, access)
+		_, err = fmt.Fprintln(std.out, accessToken)
 	}
 	return err
 }
 
 // tokenOf asks the agent, and works on the keychain itself when none runs.
-func tokenOf(ctx context.Context, name string) (string, error) {
+// via is the channel the agent's access log records: access.ChannelToken
+// or access.ChannelExec.
+func tokenOf(ctx context.Context, name, via string) (string, error) {
 	client, err := localapi.DefaultClient()
 	if err != nil {
 		return "", err
 	}
-	resp, err := client.Token(ctx, name)
+	resp, err := client.TokenVia(ctx, name, via)
 	if err == nil {
 		return resp.AccessToken, nil
 	}

@@ -1,0 +1,51 @@
+package agent
+
+import (
+	"context"
+	"log"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/tokentray/tokentray/agent/access"
+	"github.com/tokentray/tokentray/agent/proxy"
+)
+
+// Record notes in the access log that a token of profile left the agent by
+// channel to process pid (0: unknown). A log that cannot be written is
+// logged, and the token is handed out all the same: refusing it would
+// break the user's tools over bookkeeping.
+func (t *Tokens) Record(profile, channel string, pid int) {
+	pid, exe := access.Caller(pid)
+	r := access.Record{Time: time.Now().UTC(), Profile: profile, Channel: channel, PID: pid, Exe: exe}
+	if err := t.access.Add(r); err != nil {
+		log.Printf("access log: %v", err)
+	}
+}
+
+// RecordProxy notes a client connection that a profile's proxy gave a
+// token.
+func (t *Tokens) RecordProxy(profile string, peer proxy.Peer) {
+	pid := peer.PID
+	if pid == 0 {
+		pid = access.SocketPID(peer.Inode)
+	}
+	t.Record(profile, access.ChannelProxy, pid)
+}
+
+type connKey struct{}
+
+// withConn keeps the LocalAPI connection in its requests' context, so that
+// a handler can tell who asked.
+func withConn(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connKey{}, c)
+}
+
+// callerPID is the process that made r, or 0.
+func callerPID(r *http.Request) int {
+	c, ok := r.Context().Value(connKey{}).(net.Conn)
+	if !ok {
+		return 0
+	}
+	return access.PeerPID(c)
+}

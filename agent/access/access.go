@@ -1,0 +1,158 @@
+// Package access records every time a token leaves the agent, and who took
+// it: the time, the profile, the channel and the calling process. A record
+// never holds a token.
+package access
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+)
+
+// The channels a token leaves by.
+const (
+	ChannelToken = "token" // GET /v1/token: `tokentray token`, scripts
+	ChannelExec  = "exec"  // `tokentray exec`, into a child's environment
+	ChannelCopy  = "copy"  // the clipboard, from the tray or the window
+	ChannelProxy = "proxy" // a client connection to a profile's proxy
+)
+
+// Record is one time a token left the agent.
+type Record struct {
+	Time    time.Time `json:"time"`
+	Profile string    `json:"profile"`
+	Channel string    `json:"channel"`
+	// PID and Exe are the process that got the token: for Tokentray's own
+	// CLI the process that ran it; 0 and "" when unknown (the tray's
+	// Copy: whoever pastes).
+	PID int    `json:"pid,omitempty"`
+	Exe string `json:"exe,omitempty"`
+}
+
+// MaxRecords bounds the file: when it holds this many, the oldest quarter
+// is dropped.
+const MaxRecords = 4000
+
+// Path is the access log beside the config at configPath.
+func Path(configPath string) string {
+	return filepath.Join(filepath.Dir(configPath), "access.jsonl")
+}
+
+// Log appends records to a file of one JSON object per line, 0600. One
+// agent writes it; readers take it as it is.
+type Log struct {
+	path  string
+	mu    sync.Mutex
+	count int // records in the file; -1 until counted
+}
+
+// Open returns the log at path; the file is made at the first Add.
+func Open(path string) *Log { return &Log{path: path, count: -1} }
+
+// Add appends r, dropping the oldest records when the file is full.
+func (l *Log) Add(r Record) error {
+	line, err := json.Marshal(r)
+	if err != nil {
+		return err
+	}
+	line = append(line, '\n')
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.count < 0 {
+		records, err := Read(l.path, "")
+		if err != nil {
+			return err
+		}
+		l.count = len(records)
+	}
+	if l.count >= MaxRecords {
+		if err := l.drop(MaxRecords / 4); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+		return fmt.Errorf("access log: %w", err)
+	}
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("access log: %w", err)
+	}
+	_, err = f.Write(line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("access log %s: %w", l.path, err)
+	}
+	l.count++
+	return nil
+}
+
+// drop rewrites the file without its n oldest records, through a temporary
+// file renamed over it, so that a crash leaves one whole file or the other.
+func (l *Log) drop(n int) error {
+	records, err := Read(l.path, "")
+	if err != nil {
+		return err
+	}
+	records = records[min(n, len(records)):]
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for _, r := range records {
+		if err := enc.Encode(r); err != nil {
+			return err
+		}
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(l.path), ".access.jsonl.*.tmp") // 0600
+	if err != nil {
+		return fmt.Errorf("access log: %w", err)
+	}
+	_, err = tmp.Write(buf.Bytes())
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), l.path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("access log %s: %w", l.path, err)
+	}
+	l.count = len(records)
+	return nil
+}
+
+// Read returns the records at path, oldest first; with a profile, only
+// that profile's. A missing file has none. A line that does not parse (cut
+// short by a crash) is skipped.
+func Read(path, profile string) ([]Record, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("access log: %w", err)
+	}
+	defer f.Close()
+	var out []Record
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var r Record
+		if json.Unmarshal(sc.Bytes(), &r) != nil {
+			continue
+		}
+		if profile == "" || r.Profile == profile {
+			out = append(out, r)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("access log %s: %w", path, err)
+	}
+	return out, nil
+}

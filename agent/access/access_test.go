@@ -1,0 +1,64 @@
+package access
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// The file is 0600, keeps its records across a reopen, and drops the
+// oldest quarter when full.
+func TestLogIsBoundedAndPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokentray", "access.jsonl")
+	l := Open(path)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	for i := range MaxRecords - 1 {
+		if err := l.Add(Record{Time: at, Profile: fmt.Sprint("p", i%2), Channel: ChannelToken, PID: i + 1, Exe: "/bin/sh"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("access log: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+	// A new agent appends to what the last one left.
+	l = Open(path)
+	for _, pid := range []int{MaxRecords, MaxRecords + 1} {
+		if err := l.Add(Record{Time: at, Profile: "p1", Channel: ChannelProxy, PID: pid}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := Read(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := MaxRecords - MaxRecords/4 + 1; len(all) != want || all[0].PID != MaxRecords/4+1 || all[len(all)-1].PID != MaxRecords+1 {
+		t.Errorf("after %d records: %d kept, pids %d…%d; want the newest %d", MaxRecords+1, len(all), all[0].PID, all[len(all)-1].PID, want)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("access log after dropping: %v, %v; want mode 0600", fi.Mode(), err)
+	}
+	p0, _ := Read(path, "p0")
+	for _, r := range p0 {
+		if r.Profile != "p0" {
+			t.Fatalf("Read of p0 returned %+v", r)
+		}
+	}
+	if len(p0) == 0 || len(p0) >= len(all) {
+		t.Errorf("Read of p0: %d of %d records", len(p0), len(all))
+	}
+}
+
+// A line cut short by a crash is skipped, and the next record is whole.
+func TestTornLineSkipped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.jsonl")
+	os.WriteFile(path, []byte(`{"time":"2026-01-02T03:04:05Z","profile":"a","channel":"token"}`+"\n"+`{"time":"2026-01-0`), 0o600)
+	if err := Open(path).Add(Record{Profile: "b", Channel: ChannelCopy}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Read(path, "")
+	if err != nil || len(got) != 1 || got[0].Profile != "a" {
+		t.Errorf("got %+v, %v", got, err)
+	}
+}

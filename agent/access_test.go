@@ -1,0 +1,68 @@
+package agent
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tokentray/tokentray/agent/access"
+	"github.com/tokentray/tokentray/auth/authtest"
+)
+
+// Tokens handed out over the LocalAPI are recorded by channel, with the
+// caller: here the test runs the client and the agent in one process, the
+// agent's own executable, so the record names the process that ran it.
+func TestLocalAPIRecordsAccess(t *testing.T) {
+	server := authtest.NewIdentityServer("key", "secret")
+	defer server.Close()
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "work", server.URL, "key", "secret")
+	client, _, _ := serve(t, configPath)
+	ctx := t.Context()
+	tok, err := client.Token(ctx, "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.TokenVia(ctx, "work", access.ChannelExec); err != nil {
+		t.Fatal(err)
+	}
+	records, err := access.Read(access.Path(configPath), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{access.ChannelToken, access.ChannelExec}
+	if len(records) != len(want) {
+		t.Fatalf("records %+v; want %v", records, want)
+	}
+	for i, r := range records {
+		if r.Channel != want[i] || r.Profile != "work" || r.PID != os.Getppid() || r.Exe == "" || r.Time.IsZero() {
+			t.Errorf("record %d: %+v; want %s of work by pid %d", i, r, want[i], os.Getppid())
+		}
+	}
+	raw, _ := os.ReadFile(access.Path(configPath))
+	if strings.Contains(string(raw), tok.AccessToken) {
+		t.Error("the access log holds the token")
+	}
+}
+
+// A proxy records each client connection once, however many requests it
+// carries.
+func TestProxyRecordsAccessPerConnection(t *testing.T) {
+	id := authtest.NewIdentityServer("key", "secret")
+	defer id.Close()
+	api := apiServer(t, id, func(string) bool { return false })
+	proxyURL, tokens := startProxy(t, api.URL, id)
+	for range 3 {
+		if status, _ := get(t, proxyURL+"/x"); status != 200 {
+			t.Fatalf("status %d", status)
+		}
+	}
+	records, err := access.Read(access.Path(tokens.configPath), "work")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 1 || records[0].Channel != access.ChannelProxy || records[0].PID != os.Getppid() {
+		t.Errorf("records %+v; want one proxy record by pid %d", records, os.Getppid())
+	}
+}

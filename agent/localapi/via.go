@@ -1,0 +1,15 @@
+package localapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+)
+
+// TokenVia is Token for a command that hands the token on by another
+// channel than printing it (via "exec"), which the access log records.
+func (c *Client) TokenVia(ctx context.Context, profile, via string) (TokenResponse, error) {
+	var t TokenResponse
+	err := c.do(ctx, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile)+"&via="+url.QueryEscape(via), &t)
+	return t, err
+}
