@@ -4,7 +4,6 @@ import (
 	"context"
 	"log"
 	"net"
-	"net/http"
 	"time"
 
 	"github.com/tokentray/tokentray/agent/access"
@@ -41,9 +40,10 @@ func withConn(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connKey{}, c)
 }
 
-// callerPID is the process that made r, or 0.
-func callerPID(r *http.Request) int {
-	c, ok := r.Context().Value(connKey{}).(net.Conn)
+// callerPID is the process that made the LocalAPI request of ctx, or 0
+// (the tray's own clicks).
+func callerPID(ctx context.Context) int {
+	c, ok := ctx.Value(connKey{}).(net.Conn)
 	if !ok {
 		return 0
 	}

@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/auth"
 )
@@ -30,5 +31,10 @@ func copyAs(ctx context.Context, tokens *Tokens, clip *clipboard.Clipboard, prof
 	if header {
 		text = "Authorization: Bearer " + tok.AccessToken
 	}
-	return tok, clip.Write(text, tokens.Settings().ClipboardClear())
+	if err := clip.Write(text, tokens.Settings().ClipboardClear()); err != nil {
+		return tok, err
+	}
+	// From the tray, whoever pastes is unknown: the record has no process.
+	tokens.Record(profile, access.ChannelCopy, callerPID(ctx))
+	return tok, nil
 }

@@ -117,7 +117,7 @@ func (s *Server) token(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("via") == access.ChannelExec {
 		channel = access.ChannelExec
 	}
-	s.Tokens.Record(name, channel, callerPID(r))
+	s.Tokens.Record(name, channel, callerPID(r.Context()))
 	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, AccessToken: tok.AccessToken, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 
@@ -147,7 +147,6 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
 		writeError(w, statusFor(err), err)
 		return
 	}
-	s.Tokens.Record(name, access.ChannelCopy, callerPID(r))
 	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
 }
 

@@ -11,7 +11,6 @@ import (
 
 	"fyne.io/systray"
 
-	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/assets"
@@ -279,8 +278,6 @@ func (t *Tray) copy(profile, what string, copyFn func(context.Context, *Tokens, 
 		}
 		return
 	}
-	// Whoever pastes it is unknown: the record has no process.
-	t.Tokens.Record(profile, access.ChannelCopy, 0)
 	log.Printf("copied %s of %s, valid until %s", what, profile, tok.Expiry.Format(time.RFC3339))
 }
 

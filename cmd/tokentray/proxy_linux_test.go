@@ -62,7 +62,7 @@ func TestProxyAndAccessLog(t *testing.T) {
 	if got := c.list()["work"].Proxy; got != addr {
 		t.Errorf("list --json says proxy %q; want %s", got, addr)
 	}
-	startAgent(t, env, runtimeDir)
+	_, client := startAgent(t, env, runtimeDir)
 
 	out, err := exec.Command(curl, "-sS", "http://"+addr+"/v1/items?a=1").CombinedOutput()
 	if err != nil || string(out) != "ok /v1/items?a=1" {
@@ -80,6 +80,11 @@ func TestProxyAndAccessLog(t *testing.T) {
 		t.Fatalf("the script: %v: %s", err, out)
 	}
 
+	// The window's Copy: this test process asks, as the window would.
+	if _, err := client.Copy(t.Context(), "work"); err != nil {
+		t.Fatal(err)
+	}
+
 	var records []access.Record
 	for line := range strings.Lines(c.must("", "access", "--json")) {
 		var r access.Record
@@ -90,7 +95,9 @@ func TestProxyAndAccessLog(t *testing.T) {
 	}
 	curlExe, _ := filepath.EvalSymlinks(curl)
 	shExe, _ := filepath.EvalSymlinks("/bin/sh")
-	want := []struct{ channel, exe string }{{access.ChannelProxy, curlExe}, {access.ChannelToken, shExe}}
+	self, _ := os.Executable()
+	self, _ = filepath.EvalSymlinks(self)
+	want := []struct{ channel, exe string }{{access.ChannelProxy, curlExe}, {access.ChannelToken, shExe}, {access.ChannelCopy, self}}
 	if len(records) != len(want) {
 		t.Fatalf("access records %+v; want %v", records, want)
 	}
