@@ -2,8 +2,10 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"log"
 	"net"
+	"path/filepath"
 	"time"
 
 	"github.com/tokentray/tokentray/agent/access"
@@ -11,14 +13,24 @@ import (
 )
 
 // Record notes in the access log that a token of profile left the agent by
-// channel to process pid (0: unknown). A log that cannot be written is
-// logged, and the token is handed out all the same: refusing it would
-// break the user's tools over bookkeeping.
+// channel to process pid (0: unknown), and, when the settings ask for it,
+// notifies the first time a program gets that profile's token. A log that
+// cannot be written is logged, and the token is handed out all the same:
+// refusing it would break the user's tools over bookkeeping.
 func (t *Tokens) Record(profile, channel string, pid int) {
 	pid, exe := access.Caller(pid)
 	r := access.Record{Time: time.Now().UTC(), Profile: profile, Channel: channel, PID: pid, Exe: exe}
-	if err := t.access.Add(r); err != nil {
+	first, err := t.access.Add(r)
+	if err != nil {
 		log.Printf("access log: %v", err)
+		return
+	}
+	// The settings are read only for a first use, which is rare: reading
+	// them costs a file read that every token request would pay.
+	if first && t.notify != nil && t.Settings().NotifyFirstUse {
+		if err := t.notify(filepath.Base(exe)+" got a token of "+profile, fmt.Sprintf("%s (pid %d) has not had a token of %s before; it took one by %s.", exe, pid, profile, channel)); err != nil {
+			log.Printf("notifying a first use: %v", err)
+		}
 	}
 }
 

@@ -2,12 +2,14 @@ package agent
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/store"
 )
 
 // Tokens handed out over the LocalAPI are recorded by channel, with the
@@ -64,5 +66,45 @@ func TestProxyRecordsAccessPerConnection(t *testing.T) {
 	}
 	if len(records) != 1 || records[0].Channel != access.ChannelProxy || records[0].PID != os.Getppid() {
 		t.Errorf("records %+v; want one proxy record by pid %d", records, os.Getppid())
+	}
+}
+
+// With the setting on, the first token of a profile a program gets is
+// notified, once; with it off (the default), nothing is.
+func TestFirstUseNotifies(t *testing.T) {
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "work", "http://127.0.0.1:1", "key", "secret")
+	tokens, err := NewTokens(configPath, store.Keychain{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var notes []string
+	tokens.notify = func(summary, body string) error { notes = append(notes, summary); return nil }
+	program := func() int {
+		cmd := exec.Command("sleep", "60")
+		if err := cmd.Start(); err != nil {
+			t.Skip("no sleep:", err)
+		}
+		t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+		return cmd.Process.Pid
+	}
+	tokens.Record("work", access.ChannelToken, program())
+	if len(notes) != 0 {
+		t.Errorf("notified with the setting off: %q", notes)
+	}
+	if err := store.UpdateConfig(configPath, func(c *store.Config) error { c.Settings.NotifyFirstUse = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	cat := exec.Command("cat")
+	stdin, _ := cat.StdinPipe()
+	if err := cat.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { stdin.Close(); cat.Wait() }()
+	tokens.Record("work", access.ChannelToken, program()) // sleep again: not new
+	tokens.Record("work", access.ChannelExec, cat.Process.Pid)
+	tokens.Record("work", access.ChannelToken, cat.Process.Pid)
+	if len(notes) != 1 || !strings.HasPrefix(notes[0], "cat got a token of work") {
+		t.Errorf("notes %q; want one, for cat", notes)
 	}
 }

@@ -30,6 +30,7 @@ func Run(socket, configPath string) error {
 	}
 	tokens, err := NewTokens(configPath, store.OpenKeychain(configPath, nil))
 	if err == nil {
+		tokens.notify = desktop.Notify
 		err = tokens.Keep()
 	}
 	if err != nil {

@@ -42,6 +42,9 @@ type Tokens struct {
 	// does in the background; nil until Keep.
 	loaded chan struct{}
 	access *access.Log // who took which token
+	// notify shows a desktop notification; Run sets it, for the first
+	// use of a profile's token by a program. nil: no notifications.
+	notify func(summary, body string) error
 	subs   map[chan auth.Event]struct{}
 	closed bool // by Close: no new subscribers
 }

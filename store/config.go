@@ -120,6 +120,10 @@ type Settings struct {
 	// clipboard: nil means DefaultClipboardClear, 0 never clears.
 	ClipboardClearSeconds *int `json:"clipboard_clear_seconds,omitempty"`
 
+	// NotifyFirstUse has the agent notify the first time a program that
+	// never had a profile's token gets it (by the access log).
+	NotifyFirstUse bool `json:"notify_first_use,omitempty"`
+
 	// Secrets is where the profiles' secrets are kept: empty or
 	// SecretsKeychain for the OS keychain, SecretsFile for the encrypted
 	// file beside the config (SecretsFilePath). `tokentray secrets` changes

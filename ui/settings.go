@@ -37,6 +37,7 @@ type settings struct {
 	w        *Window
 	clear    *widget.Select
 	login    *widget.Check
+	firstUse *widget.Check
 	message  *widget.Label
 	choices  []int // the seconds behind clear's options
 	obj      fyne.CanvasObject
@@ -68,6 +69,8 @@ func newSettings(w *Window) *settings {
 	s.clear = widget.NewSelect(options, s.saveClear)
 	s.clear.SetSelected(clearLabel(current))
 	s.login = widget.NewCheck("Start the Tokentray agent when I log in", s.setLogin)
+	s.firstUse = widget.NewCheck("Notify when a program gets a profile's token for the first time", s.setFirstUse)
+	s.firstUse.SetChecked(cfg.Settings.NotifyFirstUse)
 	s.applying = false
 	w.goBackground(func(context.Context) {
 		on, err := w.autostart.Enabled()
@@ -89,6 +92,8 @@ func newSettings(w *Window) *settings {
 		widget.NewFormItem("", hint("A copied token or header is removed from the clipboard after this delay, unless something else was copied meanwhile.")),
 		widget.NewFormItem("Login", s.login),
 		widget.NewFormItem("", hint(loginHint())),
+		widget.NewFormItem("Access", s.firstUse),
+		widget.NewFormItem("", hint("Every token that leaves the agent is recorded with the program that took it: 'tokentray access' lists them.")),
 		widget.NewFormItem("Appearance", note("Tokentray follows your system's light or dark theme.")),
 	)
 	s.obj = container.NewBorder(header, nil, nil, nil, container.NewVScroll(container.NewVBox(form, s.message)))
@@ -136,6 +141,31 @@ func (s *settings) saveClear(label string) {
 				setInfo(s.message, "Saved: copies stay on the clipboard.")
 			} else {
 				setInfo(s.message, "Saved: copies are cleared "+strings.ToLower(label)+".")
+			}
+		})
+	})
+}
+
+// setFirstUse saves whether the agent notifies a program's first token of
+// a profile; the agent reads it at each first use, so it needs no reload.
+func (s *settings) setFirstUse(on bool) {
+	if s.applying {
+		return
+	}
+	s.w.goBackground(func(context.Context) {
+		err := s.w.updateConfig(func(cfg *store.Config) { cfg.Settings.NotifyFirstUse = on })
+		s.w.do(func() {
+			if err != nil {
+				setError(s.message, "The notification setting was not saved: ", err)
+				s.applying = true
+				s.firstUse.SetChecked(!on)
+				s.applying = false
+				return
+			}
+			if on {
+				setInfo(s.message, "Saved: a program's first token of a profile is notified.")
+			} else {
+				setInfo(s.message, "Saved: first uses are recorded without a notification.")
 			}
 		})
 	})

@@ -49,17 +49,21 @@ func Path(configPath string) string {
 type Log struct {
 	path  string
 	mu    sync.Mutex
-	count int // records in the file; -1 until counted
+	count int // records in the file; -1 until read
+	// seen holds each profile and executable pair recorded since the
+	// file was first read, dropped records included.
+	seen map[[2]string]bool
 }
 
 // Open returns the log at path; the file is made at the first Add.
 func Open(path string) *Log { return &Log{path: path, count: -1} }
 
-// Add appends r, dropping the oldest records when the file is full.
-func (l *Log) Add(r Record) error {
+// Add appends r, dropping the oldest records when the file is full. first
+// says that r's executable never had r's profile's token before.
+func (l *Log) Add(r Record) (first bool, err error) {
 	line, err := json.Marshal(r)
 	if err != nil {
-		return err
+		return false, err
 	}
 	line = append(line, '\n')
 	l.mu.Lock()
@@ -67,31 +71,38 @@ func (l *Log) Add(r Record) error {
 	if l.count < 0 {
 		records, err := Read(l.path, "")
 		if err != nil {
-			return err
+			return false, err
 		}
 		l.count = len(records)
+		l.seen = map[[2]string]bool{}
+		for _, old := range records {
+			l.seen[[2]string{old.Profile, old.Exe}] = true
+		}
 	}
 	if l.count >= MaxRecords {
 		if err := l.drop(MaxRecords / 4); err != nil {
-			return err
+			return false, err
 		}
 	}
 	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
-		return fmt.Errorf("access log: %w", err)
+		return false, fmt.Errorf("access log: %w", err)
 	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
-		return fmt.Errorf("access log: %w", err)
+		return false, fmt.Errorf("access log: %w", err)
 	}
 	_, err = f.Write(line)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
-		return fmt.Errorf("access log %s: %w", l.path, err)
+		return false, fmt.Errorf("access log %s: %w", l.path, err)
 	}
 	l.count++
-	return nil
+	key := [2]string{r.Profile, r.Exe}
+	first = r.Exe != "" && !l.seen[key]
+	l.seen[key] = true
+	return first, nil
 }
 
 // drop rewrites the file without its n oldest records, through a temporary

@@ -15,7 +15,7 @@ func TestLogIsBoundedAndPersists(t *testing.T) {
 	l := Open(path)
 	at := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	for i := range MaxRecords - 1 {
-		if err := l.Add(Record{Time: at, Profile: fmt.Sprint("p", i%2), Channel: ChannelToken, PID: i + 1, Exe: "/bin/sh"}); err != nil {
+		if _, err := l.Add(Record{Time: at, Profile: fmt.Sprint("p", i%2), Channel: ChannelToken, PID: i + 1, Exe: "/bin/sh"}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -25,7 +25,7 @@ func TestLogIsBoundedAndPersists(t *testing.T) {
 	// A new agent appends to what the last one left.
 	l = Open(path)
 	for _, pid := range []int{MaxRecords, MaxRecords + 1} {
-		if err := l.Add(Record{Time: at, Profile: "p1", Channel: ChannelProxy, PID: pid}); err != nil {
+		if _, err := l.Add(Record{Time: at, Profile: "p1", Channel: ChannelProxy, PID: pid}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -54,11 +54,36 @@ func TestLogIsBoundedAndPersists(t *testing.T) {
 func TestTornLineSkipped(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.jsonl")
 	os.WriteFile(path, []byte(`{"time":"2026-01-02T03:04:05Z","profile":"a","channel":"token"}`+"\n"+`{"time":"2026-01-0`), 0o600)
-	if err := Open(path).Add(Record{Profile: "b", Channel: ChannelCopy}); err != nil {
+	if _, err := Open(path).Add(Record{Profile: "b", Channel: ChannelCopy}); err != nil {
 		t.Fatal(err)
 	}
 	got, err := Read(path, "")
 	if err != nil || len(got) != 1 || got[0].Profile != "a" {
 		t.Errorf("got %+v, %v", got, err)
+	}
+}
+
+// A program is new to a profile once: not again, not after a reopen, and
+// not for a program seen with that profile before.
+func TestFirstUse(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.jsonl")
+	l := Open(path)
+	for i, tc := range []struct {
+		profile, exe string
+		first        bool
+	}{
+		{"a", "/usr/bin/curl", true},
+		{"a", "/usr/bin/curl", false},
+		{"b", "/usr/bin/curl", true},
+		{"a", "/usr/bin/python3", true},
+		{"a", "", false}, // the tray's Copy: no program to tell of
+	} {
+		first, err := l.Add(Record{Profile: tc.profile, Channel: ChannelToken, Exe: tc.exe})
+		if err != nil || first != tc.first {
+			t.Errorf("%d: %s by %q: first %v, %v; want %v", i, tc.profile, tc.exe, first, err, tc.first)
+		}
+	}
+	if first, err := Open(path).Add(Record{Profile: "b", Exe: "/usr/bin/curl"}); first || err != nil {
+		t.Errorf("after a reopen, a program seen before counts as new: %v, %v", first, err)
 	}
 }
