@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/profile"
@@ -38,7 +39,8 @@ type tokenView struct {
 	refresh      *widget.Button
 	tok          localapi.TokenResponse
 	fetching     bool
-	fetchedFor   time.Time // the expiry the agent last reported when the token was read
+	fetchedFor   time.Time       // the expiry the agent last reported when the token was read
+	recent       *fyne.Container // the last records of the access log
 	body         *fyne.Container
 	obj          fyne.CanvasObject
 }
@@ -83,6 +85,9 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 		widget.NewFormItem("Expires in", v.expires),
 		widget.NewFormItem("Scope", v.scope),
 	)
+	if p.Proxy != "" {
+		summary.Append("Proxy", widget.NewLabel(p.Proxy))
+	}
 	tokenCard := widget.NewCard("", "", container.NewVBox(
 		container.NewBorder(nil, nil, container.NewCenter(v.icon), nil, v.state),
 		summary,
@@ -93,13 +98,50 @@ func newTokenView(w *Window, p store.Profile) *tokenView {
 	claimsTitle.TextStyle.Bold = true
 	claimsTitle.SizeName = theme.SizeNameSubHeadingText
 	claimsCard := widget.NewCard("", "", container.NewVBox(claimsTitle, v.claimsNote, v.claims))
-	v.body = container.NewVBox(tokenCard, claimsCard)
+	recentTitle := widget.NewLabel("Recent use")
+	recentTitle.TextStyle.Bold = true
+	recentTitle.SizeName = theme.SizeNameSubHeadingText
+	v.recent = container.NewVBox()
+	v.body = container.NewVBox(tokenCard, claimsCard, widget.NewCard("", "", container.NewVBox(recentTitle, v.recent)))
 	v.obj = container.NewBorder(header, nil, nil, nil, container.NewVScroll(v.body))
 	if e, known := w.states[p.Name]; known {
 		v.fetchedFor = e.Expiry
 	}
 	v.fetch()
 	return v
+}
+
+// recentUses is how many access records the view shows.
+const recentUses = 5
+
+// showRecent reads the access log's last records of the profile; the
+// token fetched for the claims is among them.
+func (v *tokenView) showRecent() {
+	v.w.goBackground(func(context.Context) {
+		records, err := access.Read(access.Path(v.w.configPath), v.p.Name)
+		v.w.do(func() {
+			v.recent.Objects = nil
+			defer v.body.Refresh()
+			switch {
+			case err != nil:
+				v.recent.Add(widget.NewLabel("Cannot read the access log: " + err.Error()))
+			case len(records) == 0:
+				v.recent.Add(note("No program has had this profile's token yet."))
+			}
+			for _, r := range records[max(len(records)-recentUses, 0):] {
+				who := "program unknown"
+				switch {
+				case r.Exe != "":
+					who = fmt.Sprintf("%s (pid %d)", r.Exe, r.PID)
+				case r.Channel == access.ChannelCopy:
+					who = "whoever pastes it"
+				}
+				line := widget.NewLabel(r.Time.Local().Format(time.DateTime) + " · " + r.Channel + " · " + who)
+				line.Wrapping = fyne.TextWrapWord
+				v.recent.Add(line)
+			}
+		})
+	})
 }
 
 // fetch asks the agent for the profile's token, to read its claims.
@@ -113,6 +155,7 @@ func (v *tokenView) fetch() {
 		v.w.do(func() {
 			v.fetching = false
 			v.showToken(tok, err)
+			v.showRecent()
 		})
 	})
 }
