@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -42,17 +43,23 @@ func SocketPID(inode uint64) int {
 	if err != nil {
 		return 0
 	}
+	var pids []int
 	for _, p := range procs {
-		pid, err := strconv.Atoi(p.Name())
-		if err != nil {
-			continue
+		if pid, err := strconv.Atoi(p.Name()); err == nil {
+			pids = append(pids, pid)
 		}
-		fds, err := os.ReadDir(filepath.Join("/proc", p.Name(), "fd"))
+	}
+	// Newest first: a client that just connected was most likely started
+	// lately, and the scan stops at it.
+	slices.SortFunc(pids, func(a, b int) int { return b - a })
+	for _, pid := range pids {
+		dir := filepath.Join("/proc", strconv.Itoa(pid), "fd")
+		fds, err := os.ReadDir(dir)
 		if err != nil {
 			continue // another user's, or gone
 		}
 		for _, fd := range fds {
-			if link, err := os.Readlink(filepath.Join("/proc", p.Name(), "fd", fd.Name())); err == nil && link == want {
+			if link, err := os.Readlink(filepath.Join(dir, fd.Name())); err == nil && link == want {
 				return pid
 			}
 		}
