@@ -47,6 +47,8 @@ var forbidden = []struct {
 	{"agent/localapi", "the window and the CLI's client commands link it alone", join(fyne, tray, x11, dbus, clipboard, theAgent, []string{module + "/agent/desktop"}), ""},
 	{"agent/desktop", "the window links it for start at login", join(fyne, tray, x11, clipboard, theAgent), ""},
 	{"agent/clipboard", "only the agent owns the clipboard", join(fyne, tray, theAgent), ""},
+	{"agent/proxy", "a profile's proxy speaks HTTP and knows no desktop", join(fyne, tray, x11, dbus, clipboard, theAgent), ""},
+	{"agent/access", "the window and the CLI read the access log", join(fyne, tray, x11, dbus, clipboard, theAgent), ""},
 	{"agent", "a Fyne loop would wake the idle agent 60 times a second", fyne, ""},
 	// Built without cgo, as the Makefile builds it, golang.design/x/clipboard
 	// compiles but cannot copy; the agent's own X11 clipboard needs no cgo.
