@@ -158,6 +158,29 @@ func TestExec(t *testing.T) {
 		}
 	})
 
+	// With the passphrase and secrets.enc a child would hold every secret:
+	// neither the default variable nor the one the settings name reaches it.
+	t.Run("no passphrase", func(t *testing.T) {
+		config := filepath.Join(configHome(env), "tokentray", "config.json")
+		if err := store.UpdateConfig(config, func(c *store.Config) error {
+			c.Settings.PassphraseEnv = "MY_VAULT_PASS"
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		withPass := append(env[:len(env):len(env)], store.DefaultPassphraseEnv+"=default passphrase", "MY_VAULT_PASS=named passphrase", "UNRELATED=kept")
+		stdout, stderr, code := newCLI(t, withPass, "secret-exec", "default passphrase", "named passphrase").run("", "exec", "exec", "--", "env")
+		if code != 0 {
+			t.Fatalf("exec env: exit %d: %s", code, stderr)
+		}
+		if strings.Contains(stdout, store.DefaultPassphraseEnv+"=") || strings.Contains(stdout, "MY_VAULT_PASS=") {
+			t.Error("the child's environment holds a passphrase variable")
+		}
+		if !strings.Contains(stdout, "UNRELATED=kept\n") {
+			t.Error("exec dropped a variable that holds no passphrase")
+		}
+	})
+
 	t.Run("exit status", func(t *testing.T) {
 		for _, tc := range []struct {
 			args []string

@@ -8,10 +8,12 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
 	"github.com/tokentray/tokentray/agent/access"
+	"github.com/tokentray/tokentray/store"
 )
 
 var execCommand = command{
@@ -19,7 +21,8 @@ var execCommand = command{
 	synopsis: "tokentray exec NAME -- CMD [ARG…]",
 	help: `Run CMD with a valid access token of profile NAME in its environment
 only, as TOKENTRAY_TOKEN (and the name as TOKENTRAY_PROFILE); the token is
-never printed. Standard input and output are CMD's own; the signals
+never printed, and the secrets file's passphrase variable is left out of
+CMD's environment. Standard input and output are CMD's own; the signals
 tokentray receives (interrupt, terminate, hang-up, quit, …) are passed on
 to CMD, and tokentray exits with CMD's status: 128+N when a signal N ended
 it, as shells report; 127 when CMD is not found, 126 when it cannot run.`,
@@ -60,7 +63,7 @@ func runExec(ctx context.Context, args []string, std stdio) error {
 		return err
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = withEnv(os.Environ(), "TOKENTRAY_TOKEN="+accessToken, "TOKENTRAY_PROFILE="+name)
+	cmd.Env = withEnv(withoutEnv(os.Environ(), passphraseVars()...), "TOKENTRAY_TOKEN="+accessToken, "TOKENTRAY_PROFILE="+name)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = std.in, std.out, std.err
 	if err := cmd.Start(); err != nil {
 		return startError(argv[0], err)
@@ -110,6 +113,27 @@ func withEnv(env []string, entries ...string) []string {
 		}
 	}
 	return append(out, entries...)
+}
+
+// passphraseVars are the variables that may hold the secrets file's
+// passphrase: the default one and the one the settings name. With it and the
+// file, a child would hold every secret, not just the one token it is given.
+func passphraseVars() []string {
+	vars := []string{store.DefaultPassphraseEnv}
+	if path, err := store.DefaultPath(); err == nil {
+		if cfg, err := store.Load(path); err == nil {
+			vars = append(vars, cfg.Settings.PassphraseVar())
+		}
+	}
+	return vars
+}
+
+// withoutEnv returns env without the entries of the given keys.
+func withoutEnv(env []string, keys ...string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		key, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(keys, key)
+	})
 }
 
 // startError reports a command that could not start with the status a
