@@ -44,7 +44,7 @@ func TestMoveSecrets(t *testing.T) {
 		t.Fatalf("after a failed move: backend %s, keychain holds %q, %v; want all as it was", backend(), got, err)
 	}
 
-	t.Setenv(testPassphraseEnv, "pass")
+	t.Setenv(testPassphraseEnv, testPassphrase)
 	moved, err := MoveSecrets(t.Context(), path, SecretsFile, nil)
 	if err != nil || moved != 2 || backend() != SecretsFile {
 		t.Fatalf("MoveSecrets to the file = %d, %v, backend %s; want 2 entries moved and the file chosen", moved, err, backend())

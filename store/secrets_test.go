@@ -59,7 +59,7 @@ func moveSetup(t *testing.T) (string, Keychain) {
 	t.Helper()
 	keyring.MockInit()
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
-	t.Setenv(testPassphraseEnv, "pass")
+	t.Setenv(testPassphraseEnv, testPassphrase)
 	path := configPath(t)
 	cfg := &Config{Profiles: []Profile{
 		{Name: "a", Flow: FlowIdentity, BaseURL: "https://api.example.com"},

@@ -14,6 +14,7 @@ import (
 	"sort"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gofrs/flock"
 	"github.com/zalando/go-keyring"
@@ -86,6 +87,16 @@ type Passphrase func(create bool) (string, error)
 // ErrWrongPassphrase is wrapped by the error for a passphrase that does not
 // open the secrets file. The file is left as it was.
 var ErrWrongPassphrase = errors.New("wrong passphrase")
+
+// ErrWeakPassphrase is wrapped by the error for a passphrase too short to
+// make a new secrets file with. Nothing is written.
+var ErrWeakPassphrase = errors.New("passphrase too short")
+
+// MinPassphraseLen is the fewest characters a new secrets file's passphrase
+// may have: the file can be copied and guessed at offline, where only the
+// passphrase's length stands between a guesser and every secret. A file
+// made before keeps opening with whatever it was made with.
+const MinPassphraseLen = 12
 
 // ErrNoPassphrase is wrapped by the error for a secrets file that needs its
 // passphrase where there is neither the environment variable nor a terminal
@@ -364,9 +375,16 @@ func (v *vault) update(change func(vaultEntries) (bool, error)) error {
 
 // create makes the header and key of a new file.
 func (v *vault) create() (*vaultHeader, *[chacha20poly1305.KeySize]byte, error) {
-	passphrase, _, err := v.passphrase(true)
+	passphrase, fromEnv, err := v.passphrase(true)
 	if err != nil {
 		return nil, nil, err
+	}
+	if n := utf8.RuneCountInString(passphrase); n < MinPassphraseLen {
+		from := "the passphrase typed"
+		if fromEnv {
+			from = "the passphrase in $" + v.env
+		}
+		return nil, nil, needsUser(fmt.Errorf("%w: %s has %d characters; a new secrets file %s needs at least %d (a few words make a good one); nothing was written", ErrWeakPassphrase, from, n, v.path, MinPassphraseLen))
 	}
 	h := &vaultHeader{kdf: v.kdf}
 	if _, err := rand.Read(h.salt[:]); err != nil {

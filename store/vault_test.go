@@ -24,6 +24,9 @@ var testKDF = kdfParams{time: 1, memory: 64, threads: 1}
 
 const testPassphraseEnv = "TOKENTRAY_TEST_PASSPHRASE"
 
+// testPassphrase is long enough to make a new file with.
+const testPassphrase = "test passphrase"
+
 // testVault returns a vault at a fresh path whose passphrase comes from
 // testPassphraseEnv, set to passphrase for this test.
 func testVault(t *testing.T, passphrase string) *vault {
@@ -73,7 +76,7 @@ func TestVaultRoundTrip(t *testing.T) {
 // The file is 0600 in a 0700 directory and holds no secret, account name
 // or service name in the clear.
 func TestVaultFileBytes(t *testing.T) {
-	v := testVault(t, "pass")
+	v := testVault(t, testPassphrase)
 	const secret = "s3cret-plaintext-value"
 	if err := (Keychain{Service: "svc-name", kr: v}).SetClientSecret("profile-name", secret); err != nil {
 		t.Fatal(err)
@@ -93,7 +96,7 @@ func TestVaultFileBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []string{secret, "profile-name", "svc-name", "pass"} {
+	for _, s := range []string{secret, "profile-name", "svc-name", testPassphrase} {
 		if bytes.Contains(data, []byte(s)) {
 			t.Errorf("the file holds %q in the clear", s)
 		}
@@ -109,7 +112,7 @@ func TestVaultFileBytes(t *testing.T) {
 
 // A wrong passphrase is told apart, needs the user, and changes nothing.
 func TestVaultWrongPassphrase(t *testing.T) {
-	v := testVault(t, "right")
+	v := testVault(t, "right passphrase")
 	k := Keychain{Service: Service, kr: v}
 	if err := k.SetClientSecret("prod", "value"); err != nil {
 		t.Fatal(err)
@@ -144,7 +147,7 @@ func TestVaultWrongPassphrase(t *testing.T) {
 	asked = nil
 	k.kr.(*vault).ask = func(create bool) (string, error) {
 		asked = append(asked, create)
-		return "right", nil
+		return "right passphrase", nil
 	}
 	for range 2 {
 		if got, err := k.ClientSecret("prod"); err != nil || got != "value" {
@@ -153,6 +156,51 @@ func TestVaultWrongPassphrase(t *testing.T) {
 	}
 	if len(asked) != 1 {
 		t.Errorf("asked %d times; the key is kept for the process", len(asked))
+	}
+}
+
+// A new file needs a passphrase of MinPassphraseLen characters, from the
+// environment or typed, and a refused one writes nothing; a file made
+// before with a shorter one opens and is written as always.
+func TestVaultNewFileNeedsLongPassphrase(t *testing.T) {
+	v := testVault(t, "a")
+	k := Keychain{Service: Service, kr: v}
+	err := k.SetClientSecret("prod", "value")
+	if !errors.Is(err, ErrWeakPassphrase) || auth.ActionOf(err) != auth.NeedsUser || !strings.Contains(err.Error(), "at least 12") || !strings.Contains(err.Error(), "$"+testPassphraseEnv) {
+		t.Errorf("a new file with passphrase %q: %v; want ErrWeakPassphrase, needing the user, saying 12 and naming the variable", "a", err)
+	}
+	t.Setenv(testPassphraseEnv, "")
+	v.ask = func(bool) (string, error) { return "eleven char", nil }
+	if err := k.SetClientSecret("prod", "value"); !errors.Is(err, ErrWeakPassphrase) || strings.Contains(err.Error(), "eleven") {
+		t.Errorf("a new file with a typed 11-character passphrase: %v; want ErrWeakPassphrase, not quoting it", err)
+	}
+	if _, err := os.Stat(v.path); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a refused passphrase made the file (%v)", err)
+	}
+	v.ask = func(bool) (string, error) { return "twelve chars", nil }
+	if err := k.SetClientSecret("prod", "value"); err != nil {
+		t.Errorf("a new file with a 12-character passphrase: %v", err)
+	}
+
+	// A file an older Tokentray made with "a".
+	old := &vault{path: filepath.Join(t.TempDir(), "secrets.enc"), env: testPassphraseEnv, kdf: testKDF}
+	h := &vaultHeader{kdf: testKDF}
+	key, check := derive("a", h.kdf, h.salt[:])
+	h.check = check
+	sealed, err := old.seal(h, &key, vaultEntries{Service: {"prod/client-secret": "old value"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := writeAtomic(old.path, sealed); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(testPassphraseEnv, "a")
+	k = Keychain{Service: Service, kr: old}
+	if got, err := k.ClientSecret("prod"); err != nil || got != "old value" {
+		t.Errorf("ClientSecret from a file made with a short passphrase = %q, %v", got, err)
+	}
+	if err := k.SetClientSecret("prod", "new value"); err != nil {
+		t.Errorf("SetClientSecret into a file made with a short passphrase: %v", err)
 	}
 }
 
@@ -180,7 +228,7 @@ func TestVaultNoPassphrase(t *testing.T) {
 		t.Errorf("the error gives keychain advice: %v", err)
 	}
 	var asked []bool
-	v.ask = func(create bool) (string, error) { asked = append(asked, create); return "typed", nil }
+	v.ask = func(create bool) (string, error) { asked = append(asked, create); return "typed passphrase", nil }
 	if err := k.SetClientSecret("prod", "value"); err != nil || len(asked) != 1 || !asked[0] {
 		t.Errorf("SetClientSecret asking = %v, asked %v; want one ask for a new file", err, asked)
 	}
@@ -189,7 +237,7 @@ func TestVaultNoPassphrase(t *testing.T) {
 // Every byte of the file matters: a change anywhere, or a cut, is an
 // error and never a value.
 func TestVaultTamperedAndTruncated(t *testing.T) {
-	v := testVault(t, "pass")
+	v := testVault(t, testPassphrase)
 	k := Keychain{Service: Service, kr: v}
 	if err := k.SetClientSecret("prod", "value"); err != nil {
 		t.Fatal(err)
@@ -255,7 +303,7 @@ func TestVaultWriterHelper(t *testing.T) {
 // Two processes and two Keychains in this one write at once; every entry
 // survives.
 func TestVaultConcurrentWriters(t *testing.T) {
-	v := testVault(t, "pass")
+	v := testVault(t, testPassphrase)
 	if err := v.Set(Service, "first", "v"); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +353,7 @@ func accountsOf(entries []Entry) []string {
 
 // The secrets file lists its entries, so doctor finds orphans there too.
 func TestVaultOrphans(t *testing.T) {
-	v := testVault(t, "pass")
+	v := testVault(t, testPassphrase)
 	k := Keychain{Service: Service, kr: v}
 	for _, name := range []string{"prod", "gone"} {
 		if err := k.SetClientSecret(name, "s"); err != nil {
@@ -374,7 +422,7 @@ func BenchmarkVaultDeriveDefault(b *testing.B) {
 
 // A read with the key known: what every later use costs.
 func BenchmarkVaultGet(b *testing.B) {
-	b.Setenv(testPassphraseEnv, "pass")
+	b.Setenv(testPassphraseEnv, testPassphrase)
 	v := &vault{path: filepath.Join(b.TempDir(), "secrets.enc"), env: testPassphraseEnv, kdf: testKDF}
 	if err := (Keychain{Service: Service, kr: v}).SaveToken("prod", auth.Token{AccessToken: strings.Repeat("a", 4096), Expiry: time.Now()}); err != nil {
 		b.Fatal(err)
@@ -389,7 +437,7 @@ func BenchmarkVaultGet(b *testing.B) {
 // A temporary file left by a writer killed before its rename is deleted
 // once stale, by the next write and by the removal of an emptied file.
 func TestVaultRemovesStaleTemps(t *testing.T) {
-	v := testVault(t, "pass")
+	v := testVault(t, testPassphrase)
 	k := Keychain{Service: Service, kr: v}
 	stale := func() string {
 		t.Helper()
