@@ -256,7 +256,8 @@ func parseError(path string, data []byte, err error) error {
 }
 
 // Save writes the config to path in the current Schema. The directory is
-// made (or tightened to) 0700 and the file is 0600. The write is atomic: a
+// made (or tightened to) 0700, and refused when it is not this user's (see
+// PrivateDir); the file is 0600. The write is atomic: a
 // temporary file in the same directory is written, synced and renamed over
 // path, then the directory is synced, so a crash at any moment leaves the
 // old file or the new one, never a torn one.
@@ -273,7 +274,7 @@ func (c *Config) Save(path string) error {
 	data = append(data, '\n')
 
 	dir := filepath.Dir(path)
-	if err := privateDir(dir); err != nil {
+	if err := configDir(dir); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := writeAtomic(path, data); err != nil {
@@ -307,24 +308,6 @@ func removeStaleTemps(path string) {
 			os.Remove(filepath.Join(dir, name))
 		}
 	}
-}
-
-// privateDir makes dir with mode 0700, or tightens it to 0700 when it
-// already exists looser: the profile list is nobody else's business.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	fi, err := os.Stat(dir)
-	if err != nil {
-		return err
-	}
-	// A sticky directory is shared (/tmp): tightening it would break other
-	// users, and a file of our own there is still 0600.
-	if fi.Mode()&os.ModeSticky != 0 || fi.Mode().Perm() == 0o700 {
-		return nil
-	}
-	return os.Chmod(dir, 0o700)
 }
 
 // writeAtomic replaces path with data through a synced temporary file in

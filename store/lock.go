@@ -5,12 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 )
 
 // ProfileLocks are per-profile locks shared by every Tokentray process of
@@ -19,8 +16,7 @@ import (
 // advisory file locks (flock on Unix, LockFileEx on Windows), which the OS
 // releases when the holder dies, so a crash never leaves a profile locked.
 type ProfileLocks struct {
-	// Dir holds the lock files. Zero means tokentray/locks under
-	// $XDG_RUNTIME_DIR, or else under the user cache dir.
+	// Dir holds the lock files. Zero means locks in RuntimeDir.
 	Dir string
 }
 
@@ -37,14 +33,11 @@ func (l ProfileLocks) Lock(ctx context.Context, profile string) (unlock func(), 
 	}
 	dir, err := l.dir()
 	if err != nil {
-		return nil, err
-	}
-	if err := privateDir(dir); err != nil {
 		return nil, fmt.Errorf("profile lock: %w", err)
 	}
 	// A lock file is never deleted: removing it while another process
 	// waits on the old inode would let two processes hold "the" lock.
-	f := flock.New(filepath.Join(dir, profile+".lock"), flock.SetPermissions(0o600))
+	f := newFileLock(filepath.Join(dir, profile+".lock"))
 	// TryLockContext returns true, or an error (ctx's when it ends).
 	if _, err := f.TryLockContext(ctx, lockRetry); err != nil {
 		return nil, fmt.Errorf("profile lock %q: %w", profile, err)
@@ -53,18 +46,17 @@ func (l ProfileLocks) Lock(ctx context.Context, profile string) (unlock func(), 
 	return func() { once.Do(func() { f.Close() }) }, nil // Close unlocks
 }
 
+// dir returns the lock directory, made private (PrivateDir).
 func (l ProfileLocks) dir() (string, error) {
-	if l.Dir != "" {
-		return l.Dir, nil
+	dir := l.Dir
+	if dir == "" {
+		run, err := RuntimeDir()
+		if err != nil {
+			return "", err
+		}
+		dir = filepath.Join(run, "locks")
 	}
-	if run := os.Getenv("XDG_RUNTIME_DIR"); run != "" {
-		return filepath.Join(run, "tokentray", "locks"), nil
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Errorf("profile lock: finding the user cache dir: %w", err)
-	}
-	return filepath.Join(cache, "tokentray", "locks"), nil
+	return dir, PrivateDir(dir)
 }
 
 // The config lock serialises every change to one config file across
@@ -91,13 +83,10 @@ func lockConfig(ctx context.Context, configPath string) (unlock func(), err erro
 	}
 	dir, err := ProfileLocks{}.dir()
 	if err != nil {
-		return nil, err
-	}
-	if err := privateDir(dir); err != nil {
 		return nil, fmt.Errorf("config lock: %w", err)
 	}
 	sum := sha256.Sum256([]byte(abs))
-	f := flock.New(filepath.Join(dir, "config+"+hex.EncodeToString(sum[:8])+".lock"), flock.SetPermissions(0o600))
+	f := newFileLock(filepath.Join(dir, "config+"+hex.EncodeToString(sum[:8])+".lock"))
 	if _, err := f.TryLockContext(ctx, lockRetry); err != nil {
 		return nil, fmt.Errorf("waiting for the lock of config %s: another Tokentray process is changing it (perhaps `tokentray add` or `tokentray secrets`, waiting for the keychain to be unlocked or a passphrase to be typed); let it finish and try again: %w", configPath, err)
 	}

@@ -16,7 +16,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gofrs/flock"
 	"github.com/zalando/go-keyring"
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/crypto/chacha20poly1305"
@@ -402,12 +401,12 @@ func (v *vault) create() (*vaultHeader, *[chacha20poly1305.KeySize]byte, error) 
 // update found it: missing for a fresh header, else with header h. done is
 // false when it was not.
 func (v *vault) updateLocked(h *vaultHeader, key *[chacha20poly1305.KeySize]byte, fresh bool, change func(vaultEntries) (bool, error)) (done bool, err error) {
-	if err := privateDir(filepath.Dir(v.path)); err != nil {
+	if err := configDir(filepath.Dir(v.path)); err != nil {
 		return false, err
 	}
 	// The lock file stays for good: deleting it while another process
 	// waits on it would let two writers in.
-	lock := flock.New(v.path+".lock", flock.SetPermissions(0o600))
+	lock := newFileLock(v.path + ".lock")
 	ctx, cancel := context.WithTimeout(context.Background(), vaultLockWait)
 	defer cancel()
 	if _, err := lock.TryLockContext(ctx, lockRetry); err != nil {

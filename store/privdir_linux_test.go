@@ -1,0 +1,133 @@
+package store
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// otherUser returns a second local user to attack with, made with useradd
+// when missing. It skips where that cannot be: not root, or no useradd.
+func otherUser(t *testing.T) (uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to add and act as a second local user (useradd, setpriv); CI runs tests as root")
+	}
+	for _, tool := range []string{"useradd", "setpriv", "flock"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s to act as a second local user", tool)
+		}
+	}
+	const name = "tokentray-other"
+	u, err := user.Lookup(name)
+	if err != nil {
+		// Another test binary may add it at the same moment: look again.
+		out, addErr := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+		if u, err = user.Lookup(name); err != nil {
+			t.Fatalf("useradd %s: %v: %s", name, addErr, out)
+		}
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
+}
+
+// asUser is a command run as uid, in a process group of its own so that
+// killing the group ends its children too.
+func asUser(uid, gid int, args ...string) *exec.Cmd {
+	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// With XDG_RUNTIME_DIR=/tmp another user can make /tmp/tokentray and its
+// locks dir first (mode 1777), hold the config lock and plant a symlink as
+// a profile's lock file. None of it works: Tokentray refuses that directory,
+// leaves it as it is, says so once in the log, and keeps its sockets and
+// locks in the user cache dir.
+func TestRuntimeDirOfAnotherUser(t *testing.T) {
+	uid, gid := otherUser(t)
+	shared, err := os.MkdirTemp("", "tokentray-shared-tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shared) })
+	if err := os.Chmod(shared, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	cache := t.TempDir()
+	t.Setenv("XDG_RUNTIME_DIR", shared)
+	t.Setenv("XDG_CACHE_HOME", cache)
+	config := filepath.Join(t.TempDir(), "config.json")
+
+	planted := filepath.Join(shared, "tokentray", "locks")
+	target := filepath.Join(shared, "made-through-the-link")
+	if out, err := asUser(uid, gid, "sh", "-c", `umask 0 && mkdir -m 1777 -p "$1" && chmod 1777 "$(dirname "$1")" && ln -s "$2" "$1/prod.lock"`, "sh", planted, target).CombinedOutput(); err != nil {
+		t.Fatalf("planting as the other user: %v: %s", err, out)
+	}
+	sum := sha256.Sum256([]byte(config))
+	holder := asUser(uid, gid, "flock", filepath.Join(planted, "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
+	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); holder.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("the other user's lock holder: %q, %v", line, err)
+	}
+
+	var log bytes.Buffer
+	defer slog.SetDefault(slog.Default())
+	slog.SetDefault(slog.New(slog.NewTextHandler(&log, nil)))
+
+	dir, err := RuntimeDir()
+	if want := filepath.Join(cache, "tokentray"); err != nil || dir != want {
+		t.Errorf("RuntimeDir = %q, %v; want the cache dir's %q", dir, err, want)
+	}
+	start := time.Now()
+	if err := UpdateConfig(config, func(*Config) error { return nil }); err != nil {
+		t.Errorf("UpdateConfig with the other user holding the lock in their dir: %v (after %v)", err, time.Since(start).Round(time.Millisecond))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	unlock, err := ProfileLocks{}.Lock(ctx, "prod")
+	if err != nil {
+		t.Errorf("Lock with a symlink planted in the other user's dir: %v", err)
+	} else {
+		unlock()
+	}
+	if _, err := os.Lstat(target); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("a file was made where the planted symlink points (%v)", err)
+	}
+	if _, err := os.Stat(filepath.Join(cache, "tokentray", "locks", "prod.lock")); err != nil {
+		t.Errorf("the profile lock is not in the cache dir: %v", err)
+	}
+	for _, d := range []string{filepath.Dir(planted), planted} {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid || fi.Mode()&(os.ModePerm|os.ModeSticky) != os.ModeSticky|0o777 {
+			t.Errorf("the other user's %s is now uid %d, mode %v: Tokentray changed it", d, st.Uid, fi.Mode())
+		}
+	}
+	if n := strings.Count(log.String(), "not using the runtime dir"); n != 1 || !strings.Contains(log.String(), filepath.Dir(planted)) {
+		t.Errorf("the log said %d times that the runtime dir is refused, want once, naming it:\n%s", n, log.String())
+	}
+}
