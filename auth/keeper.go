@@ -39,6 +39,11 @@ const (
 	// retryGuard is how long before expiry the last retry is made while a
 	// token is still valid, so that its success comes in time.
 	retryGuard = 5 * time.Second
+	// explicitRetryFloor is how soon after a failure someone asking (Refresh
+	// now, a token wanted with none valid) gets a new request, whatever the
+	// server's Retry-After or the backoff say: short enough to wait out,
+	// long enough that a script asking in a loop cannot hammer the server.
+	explicitRetryFloor = 3 * time.Second
 )
 
 // ErrUnknownProfile is wrapped by Keeper.Token and RefreshNow for a profile
@@ -213,7 +218,8 @@ type kept struct {
 	err       error     // of the last refresh, when it failed
 	failures  int       // in a row, for the backoff
 	retryAt   time.Time // when Retrying
-	notBefore time.Time // the server's Retry-After: no request before
+	failedAt  time.Time // of the last failed refresh
+	notBefore time.Time // the server's Retry-After, capped: no scheduled request before
 	due       time.Time // when the timer should start the next refresh
 	index     int       // in the queue; -1 when not scheduled
 	call      *call     // the refresh in flight
@@ -307,8 +313,10 @@ func (k *Keeper) Set(flows map[string]Flow) {
 // Token returns a token of profile valid for at least the margin, or the
 // last good one when it cannot be renewed and is still valid. When a refresh
 // is in flight it waits for that one instead of starting another. A profile
-// that needs the user, or is waiting out a backoff without a valid token,
-// gets the last error and no request.
+// that needs the user gets the last error and no request; one retrying
+// without a valid token gets a request, whatever the backoff or the server's
+// Retry-After say, unless the last failure is less than a few seconds old
+// (then the last error).
 func (k *Keeper) Token(ctx context.Context, profile string) (Token, error) {
 	k.mu.Lock()
 	if k.closed {
@@ -327,7 +335,8 @@ func (k *Keeper) Token(ctx context.Context, profile string) (Token, error) {
 	}
 	c := p.call
 	if c == nil {
-		waiting := p.state == StateNeedsUser || p.retrying() && (now.Before(p.retryAt) || p.tok.ValidFor(now, 0))
+		waiting := p.state == StateNeedsUser || p.retrying() &&
+			(p.tok.ValidFor(now, 0) || now.Before(p.retryAt) && now.Before(p.failedAt.Add(explicitRetryFloor)))
 		if waiting {
 			defer k.mu.Unlock()
 			if p.tok.ValidFor(now, 0) {
@@ -349,8 +358,9 @@ func (k *Keeper) Token(ctx context.Context, profile string) (Token, error) {
 }
 
 // RefreshNow renews profile's token now, whatever its state, unless a
-// refresh is in flight or the server asked not to be called before a time
-// (Retry-After): then the refresh happens at that time.
+// refresh is in flight. After a server's Retry-After it waits only until a
+// few seconds have passed since the failure: the person asked, and a server
+// may ask for much longer than anyone should wait.
 func (k *Keeper) RefreshNow(profile string) error {
 	k.mu.Lock()
 	p, ok := k.profiles[profile]
@@ -365,8 +375,11 @@ func (k *Keeper) RefreshNow(profile string) error {
 	now := k.now()
 	if p.call == nil {
 		p.failures = 0
-		if now.Before(p.notBefore) {
-			k.schedule(p, p.notBefore)
+		if at := minTime(p.notBefore, p.failedAt.Add(explicitRetryFloor)); now.Before(at) {
+			if p.retrying() {
+				p.retryAt = at
+			}
+			k.schedule(p, at)
 		} else {
 			k.start(p, now)
 		}
@@ -582,18 +595,18 @@ func (k *Keeper) finish(p *kept, tok Token, err error) (Token, error) {
 	}
 	if err == nil {
 		p.state, p.err, p.failures = StateValid, nil, 0
-		p.retryAt, p.notBefore = time.Time{}, time.Time{}
+		p.retryAt, p.failedAt, p.notBefore = time.Time{}, time.Time{}, time.Time{}
 		k.schedule(p, k.dueTime(p, now))
 		k.report(p)
 		return tok, nil
 	}
-	p.err = err
+	p.err, p.failedAt = err, now
 	if ActionOf(err) == NeedsUser {
 		p.state, p.retryAt = StateNeedsUser, time.Time{}
 	} else {
 		p.failures++
 		if e, ok := errors.AsType[*Error](err); ok && e.RetryAfter > 0 {
-			p.notBefore = now.Add(e.RetryAfter)
+			p.notBefore = now.Add(k.serverWait(p, now, e.RetryAfter))
 		}
 		at := now.Add(k.backoff(p.failures))
 		// The last try before expiry must come while the token still
@@ -613,6 +626,19 @@ func (k *Keeper) finish(p *kept, tok Token, err error) (Token, error) {
 		return p.tok, nil
 	}
 	return Token{}, fmt.Errorf("profile %s: %w", p.name, err)
+}
+
+// serverWait is how long a server's Retry-After of asked holds p's next
+// scheduled request back: at most MaxBackoff, so that one answer cannot
+// stall a profile longer than an outage would, and while p's token is valid
+// never past its expiry less the margin, so that the refresh still comes
+// while it works.
+func (k *Keeper) serverWait(p *kept, now time.Time, asked time.Duration) time.Duration {
+	wait := min(asked, k.maxBackoff)
+	if p.tok.ValidFor(now, 0) {
+		wait = min(wait, max(p.tok.Expiry.Add(-k.effMargin(p)).Sub(now), 0))
+	}
+	return wait
 }
 
 // effMargin is the margin for p's token. A token living less than twice the
@@ -732,6 +758,13 @@ func (f *recordingFlow) Refresh(ctx context.Context, refreshToken string) (Token
 	t, err := f.Flow.Refresh(ctx, refreshToken)
 	f.err = err
 	return t, err
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func maxTime(a, b time.Time) time.Time {

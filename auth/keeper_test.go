@@ -345,21 +345,86 @@ func TestKeeperHonoursRetryAfter(t *testing.T) {
 	if next, _ := clock.NextIn(); next != 90*time.Second {
 		t.Errorf("retry in %v, want the 90 s the server asked for", next)
 	}
-	// Neither a caller nor RefreshNow makes the server be asked sooner.
+	// A caller right after the failure gets it, and no request.
 	if _, err := k.Token(context.Background(), "p"); auth.ActionOf(err) != auth.RetryLater {
 		t.Errorf("Token during Retry-After: %v", err)
 	}
 	advance(t, k, clock, 30*time.Second)
-	if err := k.RefreshNow("p"); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, k)
 	if flow.count() != 1 {
 		t.Fatalf("%d requests before Retry-After passed; want 1", flow.count())
 	}
 	advance(t, k, clock, 60*time.Second)
 	if flow.count() != 2 || state(k, "p").State != auth.StateValid {
 		t.Errorf("after Retry-After: %d requests, %v", flow.count(), state(k, "p"))
+	}
+}
+
+// A hostile or broken server's Retry-After cannot stall a profile: it waits
+// at most MaxBackoff, and while the token is valid never past its expiry
+// less the margin.
+func TestKeeperCapsRetryAfter(t *testing.T) {
+	const year = 365 * 24 * time.Hour
+	unavailable := &auth.Error{Op: "refresh", Status: http.StatusServiceUnavailable, RetryAfter: year, Action: auth.RetryLater}
+
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	flow.failNext(unavailable)
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	if next, _ := clock.NextIn(); next != auth.DefaultMaxBackoff {
+		t.Errorf("with no token, a year's Retry-After is waited %v; want at most the maximum backoff, %v", next, auth.DefaultMaxBackoff)
+	}
+	advance(t, k, clock, auth.DefaultMaxBackoff)
+	if flow.count() != 2 || state(k, "p").State != auth.StateValid {
+		t.Fatalf("after the maximum backoff: %d requests, %v", flow.count(), state(k, "p"))
+	}
+
+	// With a valid token: the refresh at 48 minutes fails the same way,
+	// and the next comes before the token's last 2 minutes, not after it.
+	flow.failNext(unavailable)
+	advance(t, k, clock, 48*time.Minute)
+	obtained := t0.Add(auth.DefaultMaxBackoff)
+	if next, _ := clock.NextIn(); clock.Now().Add(next).After(obtained.Add(time.Hour - auth.DefaultMargin)) {
+		t.Errorf("with a valid token the retry comes %v later, at %v; want no later than its expiry less the margin, %v", next, clock.Now().Add(next), obtained.Add(time.Hour-auth.DefaultMargin))
+	}
+}
+
+// Someone asking (Refresh now, a token with none valid) gets a request a
+// few seconds after a failure, whatever Retry-After the server sent; until
+// then the last error, and no request.
+func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	hour := &auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: time.Hour, Action: auth.RetryLater}
+	flow.failNext(hour)
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+
+	if _, err := k.Token(context.Background(), "p"); err == nil || flow.count() != 1 {
+		t.Fatalf("Token at once after the failure: %v after %d requests; want the error and no request", err, flow.count())
+	}
+	advance(t, k, clock, 3*time.Second)
+	if tok, err := k.Token(context.Background(), "p"); err != nil || tok.AccessToken == "" || flow.count() != 2 {
+		t.Fatalf("Token 3 s after the failure: %v after %d requests; want a new request and its token", err, flow.count())
+	}
+
+	// Refresh now: right after a failure it waits the floor, not the hour.
+	flow.failNext(hour)
+	if err := k.RefreshNow("p"); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, k)
+	if err := k.RefreshNow("p"); err != nil {
+		t.Fatal(err)
+	}
+	if next, _ := clock.NextIn(); next != 3*time.Second || flow.count() != 3 {
+		t.Errorf("Refresh now right after a failure: next request in %v after %d; want 3s after 3", next, flow.count())
+	}
+	advance(t, k, clock, 3*time.Second)
+	if flow.count() != 4 || state(k, "p").State != auth.StateValid {
+		t.Errorf("Refresh now after the floor: %d requests, %v; want 4 and valid", flow.count(), state(k, "p"))
 	}
 }
 
