@@ -216,12 +216,15 @@ func errorReason(body []byte, contentType string, red redactor) string {
 			return red.short(r)
 		}
 	}
-	// Redact before stripping tags too: a secret holding "<…>" would lose
-	// that part to the stripping and no longer match.
-	text := red.clean(string(body))
+	text := string(body)
 	if mt, _, _ := mime.ParseMediaType(contentType); mt == "text/html" || strings.HasPrefix(strings.TrimSpace(text), "<") {
+		// Redact after unescaping, so that an echo escaped otherwise than
+		// the redactor spells it is caught whole and not cut in part,
+		// leaving a tail; and before stripping tags, which would take the
+		// "<…>" out of a secret holding one.
+		text = red.clean(html.UnescapeString(text))
 		text = htmlDropped().ReplaceAllString(text, " ")
-		text = html.UnescapeString(htmlTag().ReplaceAllString(text, " "))
+		text = htmlTag().ReplaceAllString(text, " ")
 	}
 	return red.short(text)
 }
@@ -249,36 +252,14 @@ func jsonReason(fields map[string]any) string {
 }
 
 // redactor removes the secrets a request carried from text a server sent
-// back, in the spellings an echo is likely to use: raw, JSON-escaped,
-// HTML-escaped and URL-encoded.
-type redactor struct{ r *strings.Replacer }
+// back (see Redactor).
+type redactor struct{ r *Redactor }
 
-func newRedactor(secrets ...string) redactor {
-	var pairs []string
-	seen := map[string]bool{}
-	for _, s := range secrets {
-		if s == "" {
-			continue
-		}
-		js, _ := json.Marshal(s)
-		for _, v := range []string{s, strings.Trim(string(js), `"`), html.EscapeString(s), url.QueryEscape(s), url.PathEscape(s)} {
-			if !seen[v] {
-				seen[v] = true
-				pairs = append(pairs, v, "[redacted]")
-			}
-		}
-	}
-	return redactor{strings.NewReplacer(pairs...)}
-}
+func newRedactor(secrets ...string) redactor { return redactor{NewRedactor(secrets...)} }
 
 // clean redacts s. Callers run it again after JSON decoding and HTML
 // unescaping, so that an escaped echo of a secret is caught in its plain form.
-func (r redactor) clean(s string) string {
-	if r.r == nil {
-		return s
-	}
-	return r.r.Replace(s)
-}
+func (r redactor) clean(s string) string { return r.r.Redact(s) }
 
 // short makes s a Reason: redacted, on one line, at most maxReasonLen
 // characters. It redacts again after collapsing white space, which can

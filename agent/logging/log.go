@@ -1,22 +1,23 @@
 package logging
 
 import (
-	"encoding/json"
 	"io"
 	"log/slog"
 	"maps"
-	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/tokentray/tokentray/auth"
 )
 
 // The agent's log redacts twice: an attribute whose key names a secret
 // ("client_secret", "token", …) is replaced whatever its value, and every
 // secret value the process has seen (Redact) is cut out of each finished
-// line, whichever message, attribute, group or error carried it.
+// line, whichever message, attribute, group or error carried it, in every
+// form auth.Redactor catches (escaped, base64, hex, or a run of 8 of its
+// characters).
 
 // minRedacted is the shortest value Redact keeps. A shorter one would cut
 // ordinary words out of every line; no real client secret or token is that
@@ -29,7 +30,7 @@ const minRedacted = 8
 // keychain are never dropped: they live as long as the profile.
 const maxRedactedTokens = 256
 
-const redactedMark = "[redacted]"
+const redactedMark = auth.RedactedMark
 
 // secrets is the process's registry of values never to log.
 var secrets redactRegistry
@@ -53,7 +54,7 @@ type redactRegistry struct {
 	// active redacts the values once stale is false. It is built at the
 	// first line logged after a change, not at each Redact: the CLI
 	// registers what it reads but rarely logs, and must start fast.
-	active atomic.Pointer[strings.Replacer]
+	active atomic.Pointer[auth.Redactor]
 	stale  atomic.Bool
 }
 
@@ -88,42 +89,19 @@ func (r *redactRegistry) add(pin bool, values ...string) {
 	}
 }
 
-// replacer returns the replacer of the registered values, nil when there
+// redactor returns the redactor of the registered values, nil when there
 // are none.
-func (r *redactRegistry) replacer() *strings.Replacer {
+func (r *redactRegistry) redactor() *auth.Redactor {
 	if !r.stale.Load() {
 		return r.active.Load()
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.stale.Load() {
-		var pairs []string
-		seen := map[string]bool{}
-		for _, v := range slices.Concat(slices.Collect(maps.Keys(r.pinned)), r.tokens) {
-			for _, form := range spellings(v) {
-				if !seen[form] {
-					seen[form] = true
-					pairs = append(pairs, form, redactedMark)
-				}
-			}
-		}
-		r.active.Store(strings.NewReplacer(pairs...))
+		r.active.Store(auth.NewRedactor(slices.Concat(slices.Collect(maps.Keys(r.pinned)), r.tokens)...))
 		r.stale.Store(false)
 	}
 	return r.active.Load()
-}
-
-// spellings are the forms a secret takes in a log line: as is, quoted by
-// the text handler (Go escapes), JSON-escaped and URL-encoded.
-func spellings(v string) []string {
-	js, _ := json.Marshal(v)
-	return []string{
-		v,
-		strings.Trim(strconv.Quote(v), `"`),
-		strings.Trim(string(js), `"`),
-		url.QueryEscape(v),
-		url.PathEscape(v),
-	}
 }
 
 // redactWriter cuts the registered secrets out of each write. slog's
@@ -135,11 +113,11 @@ type redactWriter struct {
 }
 
 func (rw redactWriter) Write(p []byte) (int, error) {
-	rep := rw.reg.replacer()
-	if rep == nil {
+	red := rw.reg.redactor()
+	if red == nil {
 		return rw.w.Write(p)
 	}
-	if _, err := io.WriteString(rw.w, rep.Replace(string(p))); err != nil {
+	if _, err := io.WriteString(rw.w, red.Redact(string(p))); err != nil {
 		return 0, err
 	}
 	return len(p), nil

@@ -3,10 +3,15 @@ package logging
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log"
 	"log/slog"
+	"math/rand/v2"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -30,7 +35,8 @@ func logged(t *testing.T, secrets []string, fn func(l *slog.Logger)) string {
 func assertRedacted(t *testing.T, out string, secrets ...string) {
 	t.Helper()
 	for _, s := range secrets {
-		for _, form := range spellings(s) {
+		js, _ := json.Marshal(s)
+		for _, form := range []string{s, strings.Trim(strconv.Quote(s), `"`), strings.Trim(string(js), `"`), url.QueryEscape(s)} {
 			if strings.Contains(out, form) {
 				t.Errorf("the log holds a secret (%.6q…, spelled %.6q…):\n%s", s, form, out)
 			}
@@ -70,17 +76,38 @@ func TestLogRedactsRegisteredSecrets(t *testing.T) {
 	}
 }
 
-// A secret whose halves sit in two attributes never appears whole, and the
-// halves, being no secret on their own, stay; the secret whole in a third
-// attribute of the same record is cut.
+// A secret split across attributes is cut wherever 8 or more of its
+// characters stand together, and whole in a third attribute; a shorter
+// fragment, no secret on its own, stays.
 func TestLogSecretSplitAcrossAttrs(t *testing.T) {
 	const secret = "split-secret-0123456789"
 	out := logged(t, []string{secret}, func(l *slog.Logger) {
-		l.Info("split", "head", secret[:10], "tail", secret[10:], "whole", secret)
+		l.Info("split", "head", secret[:10], "tail", secret[10:], "bit", secret[13:18], "whole", secret)
 	})
-	assertRedacted(t, out, secret)
-	if !strings.Contains(out, "head="+secret[:10]) || !strings.Contains(out, "tail="+secret[10:]) {
-		t.Errorf("the halves were cut too:\n%s", out)
+	assertRedacted(t, out, secret, secret[:10], secret[10:])
+	if !strings.Contains(out, "head="+redactedMark) || !strings.Contains(out, "bit="+secret[13:18]) {
+		t.Errorf("want the halves cut and the 5-character fragment kept:\n%s", out)
+	}
+}
+
+// The log cuts a secret's encodings and parts too: base64 (standard and
+// URL, padded or not), hex, and its first 12 characters.
+func TestLogRedactsEncodedAndPartialSecrets(t *testing.T) {
+	const secret = "k9?>s3cr~t?Zt8qL2vXw9RkP4"
+	b := []byte(secret)
+	forms := []string{base64.StdEncoding.EncodeToString(b), base64.RawURLEncoding.EncodeToString(b), hex.EncodeToString(b), secret[:12]}
+	out := logged(t, []string{secret}, func(l *slog.Logger) {
+		for _, f := range forms {
+			l.Warn("server said: invalid client secret " + f)
+		}
+	})
+	for _, f := range forms {
+		if strings.Contains(out, f) {
+			t.Errorf("the log holds %q:\n%s", f, out)
+		}
+	}
+	if strings.Count(out, "invalid client secret "+redactedMark) != len(forms) {
+		t.Errorf("want every line cut after its words:\n%s", out)
 	}
 }
 
@@ -109,19 +136,24 @@ func TestLogRegistryBounds(t *testing.T) {
 	var reg redactRegistry
 	reg.add(true, "short", "")
 	reg.add(false, "short", "")
-	if len(reg.tokens) != 0 || len(reg.pinned) != 0 || reg.replacer() != nil {
+	if len(reg.tokens) != 0 || len(reg.pinned) != 0 || reg.redactor() != nil {
 		t.Error("a value under minRedacted bytes was registered")
 	}
 	const clientSecret = "client-secret-long-lived-4f1c"
 	reg.add(true, clientSecret)
-	for i := range maxRedactedTokens + 10 {
-		reg.add(false, fmt.Sprintf("token-number-%04d", i))
+	// Tokens unlike each other: a run of 8 characters one shares with
+	// another would cut that one too.
+	rng := rand.New(rand.NewPCG(1, 2))
+	tokens := make([]string, maxRedactedTokens+10)
+	for i := range tokens {
+		tokens[i] = fmt.Sprintf("tok-%016x", rng.Uint64())
+		reg.add(false, tokens[i])
 	}
 	if len(reg.tokens) != maxRedactedTokens || len(reg.known) != maxRedactedTokens {
 		t.Fatalf("the registry holds %d tokens (%d known), want %d", len(reg.tokens), len(reg.known), maxRedactedTokens)
 	}
-	got := reg.replacer().Replace("token-number-0000 token-number-0265 " + clientSecret)
-	if want := "token-number-0000 " + redactedMark + " " + redactedMark; got != want {
+	got := reg.redactor().Redact(tokens[0] + " " + tokens[len(tokens)-1] + " " + clientSecret)
+	if want := tokens[0] + " " + redactedMark + " " + redactedMark; got != want {
 		t.Errorf("redacted: %q; want the oldest token forgotten, the newest and the client secret cut", got)
 	}
 }
