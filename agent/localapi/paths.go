@@ -1,33 +1,16 @@
 package localapi
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/tokentray/tokentray/store"
 )
 
-// RuntimeDir is where the agent's socket lives: $XDG_RUNTIME_DIR/tokentray,
-// or the user cache dir when there is no runtime dir (macOS, some headless
-// Linux sessions). It is created 0700 so only this user can reach the socket.
-func RuntimeDir() (string, error) {
-	base := os.Getenv("XDG_RUNTIME_DIR")
-	if base == "" {
-		cache, err := os.UserCacheDir()
-		if err != nil {
-			return "", fmt.Errorf("no runtime or cache directory for the agent socket: %w", err)
-		}
-		base = cache
-	}
-	dir := filepath.Join(base, "tokentray")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
-	}
-	// MkdirAll keeps an existing directory's mode: tighten one left looser.
-	if err := os.Chmod(dir, 0o700); err != nil {
-		return "", err
-	}
-	return dir, nil
-}
+// RuntimeDir is where the agent's and the window's sockets live: the
+// store's RuntimeDir, checked to be this user's alone (0700, no symlink),
+// with the cache dir's as the fallback when the runtime dir is not.
+func RuntimeDir() (string, error) { return store.RuntimeDir() }
 
 // SocketPath is the LocalAPI socket of the agent.
 func SocketPath() (string, error) {

@@ -123,7 +123,8 @@ func TestTokenHeaderAndList(t *testing.T) {
 	startAgent(t, env, runtimeDir)
 	c = newCLI(t, append(env[:len(env):len(env)], "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent"), "secret-list")
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if c.list()["list-c"].State == "valid" {
+		// The agent refreshes the three in turn: wait for all of them.
+		if got := c.list(); got["list-a"].State == "valid" && got["list-b"].State == "valid" && got["list-c"].State == "valid" {
 			break
 		}
 	}

@@ -269,8 +269,8 @@ func TestDoctor(t *testing.T) {
 // doctor works on the secrets file the same way.
 func TestDoctorSecretsFile(t *testing.T) {
 	env, _ := desktop(t)
-	env = append(privateKeyring(t, env), store.DefaultPassphraseEnv+"=pass-doctor")
-	c := newCLI(t, env, "owned-secret", "pass-doctor")
+	env = append(privateKeyring(t, env), store.DefaultPassphraseEnv+"=doctor-passphrase")
+	c := newCLI(t, env, "owned-secret", "doctor-passphrase")
 	c.must("", "secrets", "file")
 	c.must("owned-secret\n", "add", "prod", "--client-key", "k")
 	c.must("owned-secret\n", "add", "gone", "--client-key", "k")

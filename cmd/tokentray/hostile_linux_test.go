@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/tokentray/tokentray/auth/authtest"
+)
+
+// otherUser returns a second local user to attack with, made with useradd
+// when missing. It skips where that cannot be: not root, or no useradd.
+func otherUser(t *testing.T) (uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to add and act as a second local user (useradd, setpriv); CI runs tests as root")
+	}
+	for _, tool := range []string{"useradd", "setpriv", "flock"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s to act as a second local user", tool)
+		}
+	}
+	const name = "tokentray-other"
+	u, err := user.Lookup(name)
+	if err != nil {
+		// Another test binary may add it at the same moment: look again.
+		out, addErr := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+		if u, err = user.Lookup(name); err != nil {
+			t.Fatalf("useradd %s: %v: %s", name, addErr, out)
+		}
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
+}
+
+// asUser is a command run as uid, in a process group of its own so that
+// killing the group ends its children too.
+func asUser(uid, gid int, args ...string) *exec.Cmd {
+	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+func envValue(env []string, key string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], key+"="); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// With XDG_RUNTIME_DIR=/tmp another user makes /tmp/tokentray and its locks
+// dir first (1777), holds the config lock there and plants a symlink as the
+// socket: add, token and the agent still work, from the cache dir, and the
+// other user's directories stay as they were.
+func TestRuntimeDirPlantedByAnotherUser(t *testing.T) {
+	uid, gid := otherUser(t)
+	env, _ := desktop(t)
+	shared, err := os.MkdirTemp("", "tokentray-shared-tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(shared) })
+	if err := os.Chmod(shared, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "XDG_RUNTIME_DIR="+shared)
+	planted := filepath.Join(shared, "tokentray")
+	if out, err := asUser(uid, gid, "sh", "-c", `umask 0 && mkdir -m 1777 "$1" "$1/locks" && ln -s "$2" "$1/agent.sock"`, "sh", planted, filepath.Join(shared, "elsewhere")).CombinedOutput(); err != nil {
+		t.Fatalf("planting as the other user: %v: %s", err, out)
+	}
+	sum := sha256.Sum256([]byte(filepath.Join(configHome(env), "tokentray", "config.json")))
+	holder := asUser(uid, gid, "flock", filepath.Join(planted, "locks", "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
+	out, err := holder.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := holder.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); holder.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
+		t.Fatalf("the other user's lock holder: %q, %v", line, err)
+	}
+
+	server := authtest.NewIdentityServer("key-planted", "secret-planted")
+	defer server.Close()
+	c := newCLI(t, env, "secret-planted")
+	c.must("secret-planted\n", "add", "p", "--url", server.URL, "--client-key", "key-planted")
+	if got := strings.TrimSpace(c.must("", "token", "p")); !server.Accepts(got) {
+		t.Error("token without the agent: not a token the server accepts")
+	}
+	_, _, logs := startAgentLogged(t, env, envValue(env, "XDG_CACHE_HOME"))
+	if got := strings.TrimSpace(c.must("", "token", "p")); !server.Accepts(got) {
+		t.Error("token from the agent: not a token the server accepts")
+	}
+	if !strings.Contains(logs.String(), "not using the runtime dir") {
+		t.Errorf("the agent's log does not say it left the runtime dir:\n%s", logs.String())
+	}
+	for _, d := range []string{planted, filepath.Join(planted, "locks")} {
+		fi, err := os.Lstat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st := fi.Sys().(*syscall.Stat_t); int(st.Uid) != uid || fi.Mode()&(os.ModePerm|os.ModeSticky) != os.ModeSticky|0o777 {
+			t.Errorf("the other user's %s is now uid %d, mode %v: Tokentray changed it", d, st.Uid, fi.Mode())
+		}
+	}
+	if fi, err := os.Lstat(filepath.Join(planted, "agent.sock")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the planted symlink was replaced or removed (%v)", err)
+	}
+}
