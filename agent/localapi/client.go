@@ -64,7 +64,7 @@ func NewClient(socket string) *Client {
 		dialer: dialer,
 		http: &http.Client{Transport: &http.Transport{
 			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-				return dialer.DialContext(ctx, "unix", socket)
+				return dialOwn(ctx, dialer, socket)
 			},
 		}},
 	}
@@ -124,7 +124,7 @@ func (c *Client) Events(ctx context.Context, fn func(auth.Event)) error {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		if isNotListening(err) {
+		if isNotListening(err) || errors.Is(err, errForeignPeer) {
 			return ErrNotRunning
 		}
 		return fmt.Errorf("talking to the Tokentray agent: %w", err)
@@ -189,9 +189,9 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	if err != nil {
 		return err
 	}
-	conn, err := c.dialer.DialContext(ctx, "unix", c.socket)
+	conn, err := dialOwn(ctx, c.dialer, c.socket)
 	if err != nil {
-		if isNotListening(err) {
+		if isNotListening(err) || errors.Is(err, errForeignPeer) {
 			return ErrNotRunning
 		}
 		return fmt.Errorf("talking to the Tokentray agent: %w", err)
@@ -230,6 +230,25 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 
 // isNotListening tells a missing or stale socket, which means no agent, from
 // an agent that answered badly.
+// errForeignPeer is what dialOwn returns for a socket another user listens
+// on: root, say, with this user's XDG_RUNTIME_DIR, as `su` leaves it.
+var errForeignPeer = errors.New("another user listens on the socket")
+
+// dialOwn connects to socket and makes sure that a process of this user
+// listens there: whatever another user serves (a token of their choosing)
+// is not the agent's.
+func dialOwn(ctx context.Context, dialer *net.Dialer, socket string) (net.Conn, error) {
+	conn, err := dialer.DialContext(ctx, "unix", socket)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPeer(conn.(*net.UnixConn)); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%w %s: %v", errForeignPeer, socket, err)
+	}
+	return conn, nil
+}
+
 func isNotListening(err error) bool {
 	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist)
 }

@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -31,10 +32,17 @@ func ListenGUI(show func()) (net.Listener, error) {
 	}
 	// Nobody answers: whatever is left at path is a stale socket.
 	_ = os.Remove(path)
-	ln, err := net.Listen("unix", path)
+	unix, err := net.Listen("unix", path)
 	if err != nil {
 		return nil, err
 	}
+	// Only this user may show the window: the socket is 0600 (the umask
+	// may leave it open to the group) and other users' peers are dropped.
+	if err := os.Chmod(path, 0o600); err != nil {
+		unix.Close()
+		return nil, err
+	}
+	ln := sameUserOnly{unix.(*net.UnixListener)}
 	go func() {
 		for {
 			conn, err := ln.Accept()
@@ -75,7 +83,9 @@ func dialGUI(what byte) error {
 	if err != nil {
 		return err
 	}
-	conn, err := net.DialTimeout("unix", path, time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	conn, err := dialOwn(ctx, &net.Dialer{}, path)
 	if err != nil {
 		return err
 	}

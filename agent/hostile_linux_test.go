@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// otherUser returns a second local user to attack with, made with useradd
+// when missing. It skips where that cannot be: not root, or no useradd.
+func otherUser(t *testing.T) (uid, gid int) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to add and act as a second local user (useradd, setpriv); CI runs tests as root")
+	}
+	for _, tool := range []string{"useradd", "setpriv"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("needs %s to act as a second local user", tool)
+		}
+	}
+	// The other user runs Python as the attacker's tool; a python3 of
+	// root's own (pyenv under /root) is out of their reach.
+	if _, err := os.Stat(systemPython); err != nil {
+		t.Skipf("needs %s for the other user's processes", systemPython)
+	}
+	const name = "tokentray-other"
+	u, err := user.Lookup(name)
+	if err != nil {
+		// Another test binary may add it at the same moment: look again.
+		out, addErr := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
+		if u, err = user.Lookup(name); err != nil {
+			t.Fatalf("useradd %s: %v: %s", name, addErr, out)
+		}
+	}
+	uid, _ = strconv.Atoi(u.Uid)
+	gid, _ = strconv.Atoi(u.Gid)
+	return uid, gid
+}
+
+const systemPython = "/usr/bin/python3"
+
+// asUser is a command run as uid, in a process group of its own so that
+// killing the group ends its children too.
+func asUser(uid, gid int, args ...string) *exec.Cmd {
+	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}, args...)...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return cmd
+}
+
+// sharedDir is a directory every user may write, as /tmp.
+func sharedDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "tokentray-shared-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, os.ModeSticky|0o777); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// The window's socket is 0600 whatever the umask, and a connection from
+// another user, should it reach the socket, shows nothing.
+func TestGUISocketIsThisUsersOnly(t *testing.T) {
+	uid, gid := otherUser(t)
+	run := sharedDir(t)
+	t.Setenv("XDG_RUNTIME_DIR", run)
+	old := syscall.Umask(0o002)
+	defer syscall.Umask(old)
+	shown := make(chan struct{}, 4)
+	ln, err := ListenGUI(func() { shown <- struct{}{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	path, _ := GUISocketPath()
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("gui.sock has mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	// As if the directory and socket were open to everyone.
+	if err := os.Chmod(filepath.Dir(path), 0o711); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		t.Fatal(err)
+	}
+	out, err := asUser(uid, gid, systemPython, "-c", `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.send(b"s")
+s.close()`, path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("connecting as the other user: %v: %s", err, out)
+	}
+	select {
+	case <-shown:
+		t.Error("another user's connection showed the window")
+	case <-time.After(2 * guiReadWait):
+	}
+}
+
+// A server of another uid at the socket path (root with this user's
+// XDG_RUNTIME_DIR) is no agent: the client gets ErrNotRunning, never its
+// token.
+func TestClientRefusesAnotherUsersServer(t *testing.T) {
+	uid, gid := otherUser(t)
+	socket := filepath.Join(sharedDir(t), "agent.sock")
+	server := asUser(uid, gid, systemPython, "-c", `import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+print("ready", flush=True)
+body = b'{"profile":"p","access_token":"planted-token","expiry":"2099-01-01T00:00:00Z"}'
+while True:
+    c, _ = s.accept()
+    c.recv(65536)
+    c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+    c.close()`, socket)
+	out, err := server.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := server.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-server.Process.Pid, syscall.SIGKILL); server.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
+		t.Fatalf("the other user's server: %q, %v", line, err)
+	}
+	tok, err := NewClient(socket).Token(context.Background(), "p")
+	if !errors.Is(err, ErrNotRunning) || tok.AccessToken != "" {
+		t.Errorf("Token from another user's server = %q, %v; want ErrNotRunning", tok.AccessToken, err)
+	}
+}
