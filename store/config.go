@@ -15,6 +15,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store/privdir"
 )
 
 // Schema is the version of the config file format this build reads and
@@ -257,7 +258,7 @@ func parseError(path string, data []byte, err error) error {
 
 // Save writes the config to path in the current Schema. The directory is
 // made (or tightened to) 0700, and refused when it is not this user's (see
-// PrivateDir); the file is 0600. The write is atomic: a
+// privdir.Ensure); the file is 0600. The write is atomic: a
 // temporary file in the same directory is written, synced and renamed over
 // path, then the directory is synced, so a crash at any moment leaves the
 // old file or the new one, never a torn one.
@@ -274,7 +275,7 @@ func (c *Config) Save(path string) error {
 	data = append(data, '\n')
 
 	dir := filepath.Dir(path)
-	if err := configDir(dir); err != nil {
+	if err := privdir.EnsureConfig(dir); err != nil {
 		return fmt.Errorf("config %s: %w", path, err)
 	}
 	if err := writeAtomic(path, data); err != nil {

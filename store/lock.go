@@ -5,9 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/tokentray/tokentray/store/privdir"
 )
 
 // ProfileLocks are per-profile locks shared by every Tokentray process of
@@ -16,7 +21,7 @@ import (
 // advisory file locks (flock on Unix, LockFileEx on Windows), which the OS
 // releases when the holder dies, so a crash never leaves a profile locked.
 type ProfileLocks struct {
-	// Dir holds the lock files. Zero means locks in RuntimeDir.
+	// Dir holds the lock files. Zero means locks in privdir.Runtime.
 	Dir string
 }
 
@@ -46,17 +51,17 @@ func (l ProfileLocks) Lock(ctx context.Context, profile string) (unlock func(), 
 	return func() { once.Do(func() { f.Close() }) }, nil // Close unlocks
 }
 
-// dir returns the lock directory, made private (PrivateDir).
+// dir returns the lock directory, made private (privdir.Ensure).
 func (l ProfileLocks) dir() (string, error) {
 	dir := l.Dir
 	if dir == "" {
-		run, err := RuntimeDir()
+		run, err := privdir.Runtime()
 		if err != nil {
 			return "", err
 		}
 		dir = filepath.Join(run, "locks")
 	}
-	return dir, PrivateDir(dir)
+	return dir, privdir.Ensure(dir)
 }
 
 // The config lock serialises every change to one config file across
@@ -135,4 +140,11 @@ func UpdateConfig(path string, change func(*Config) error) error {
 		return err
 	}
 	return cfg.Save(path)
+}
+
+// newFileLock returns a lock on the file at path (made 0600 when missing)
+// that refuses a symlink there instead of following it to a file of
+// someone else's choosing.
+func newFileLock(path string) *flock.Flock {
+	return flock.New(path, flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDONLY|privdir.NoFollow))
 }

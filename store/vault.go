@@ -21,6 +21,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store/privdir"
 )
 
 // The secrets file is the keychain of a machine without one (headless
@@ -401,7 +402,7 @@ func (v *vault) create() (*vaultHeader, *[chacha20poly1305.KeySize]byte, error) 
 // update found it: missing for a fresh header, else with header h. done is
 // false when it was not.
 func (v *vault) updateLocked(h *vaultHeader, key *[chacha20poly1305.KeySize]byte, fresh bool, change func(vaultEntries) (bool, error)) (done bool, err error) {
-	if err := configDir(filepath.Dir(v.path)); err != nil {
+	if err := privdir.EnsureConfig(filepath.Dir(v.path)); err != nil {
 		return false, err
 	}
 	// The lock file stays for good: deleting it while another process

@@ -4,13 +4,14 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/tokentray/tokentray/store"
+	"github.com/tokentray/tokentray/store/privdir"
 )
 
-// RuntimeDir is where the agent's and the window's sockets live: the
-// store's RuntimeDir, checked to be this user's alone (0700, no symlink),
-// with the cache dir's as the fallback when the runtime dir is not.
-func RuntimeDir() (string, error) { return store.RuntimeDir() }
+// RuntimeDir is where the agent's and the window's sockets live, with the
+// profile locks: privdir.Runtime, checked to be this user's alone (0700, no
+// symlink), with the cache dir's as the fallback when the runtime dir is
+// not.
+func RuntimeDir() (string, error) { return privdir.Runtime() }
 
 // SocketPath is the LocalAPI socket of the agent.
 func SocketPath() (string, error) {

@@ -1,6 +1,6 @@
 //go:build unix
 
-package store
+package privdir
 
 import (
 	"errors"
@@ -11,10 +11,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// noFollow makes opening a symlink fail instead of following it.
-const noFollow = unix.O_NOFOLLOW
+// NoFollow makes opening a symlink fail instead of following it: a flag
+// for the lock and socket files in the directories Ensure checks.
+const NoFollow = unix.O_NOFOLLOW
 
-func privateDir(dir string, followOwnLink bool) error {
+func ensure(dir string, followOwnLink bool) error {
 	if err := os.Mkdir(dir, 0o700); errors.Is(err, os.ErrNotExist) {
 		if err := os.MkdirAll(filepath.Dir(dir), 0o700); err != nil {
 			return err

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/store/privdir"
 )
 
 // otherUser returns a second local user to attack with, made with useradd
@@ -96,9 +98,9 @@ func TestRuntimeDirOfAnotherUser(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(&log, nil)))
 
-	dir, err := RuntimeDir()
+	dir, err := privdir.Runtime()
 	if want := filepath.Join(cache, "tokentray"); err != nil || dir != want {
-		t.Errorf("RuntimeDir = %q, %v; want the cache dir's %q", dir, err, want)
+		t.Errorf("privdir.Runtime = %q, %v; want the cache dir's %q", dir, err, want)
 	}
 	start := time.Now()
 	if err := UpdateConfig(config, func(*Config) error { return nil }); err != nil {
