@@ -66,8 +66,7 @@ func Run(socket, configPath string) error {
 		// A token left on the clipboard would outlive the agent that
 		// was to clear it.
 		clip.Close()
-		ln.Close()
-		os.Remove(socket)
+		ln.Close() // removes the socket, then lets another agent start
 	})
 	return nil
 }

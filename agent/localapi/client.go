@@ -82,14 +82,14 @@ func DefaultClient() (*Client, error) {
 // Status asks the agent for its state; ErrNotRunning when none answers.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	var s Status
-	err := c.do(ctx, http.MethodGet, "/v1/status", &s)
+	err := c.doWithin(ctx, quickAnswerWait, http.MethodGet, "/v1/status", &s)
 	return s, err
 }
 
 // Token asks the agent for a valid access token of profile.
 func (c *Client) Token(ctx context.Context, profile string) (TokenResponse, error) {
 	var t TokenResponse
-	err := c.do(ctx, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile), &t)
+	err := c.doWithin(ctx, quickAnswerWait, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile), &t)
 	return t, err
 }
 
@@ -175,16 +175,41 @@ const maxAnswer = 1 << 20
 // two minutes.
 const maxAnswerWait = 3 * time.Minute
 
+// quickAnswerWait bounds Status and Token without a deadline of their own.
+// An agent that does not answer within it is stopped (SIGSTOP, a debugger)
+// or hung: they then fail with ErrNotRunning, so that the CLI does the work
+// itself, as with no agent. A token the agent was still refreshing is then
+// found in the keychain once the agent has saved it: the CLI waits for the
+// profile's lock.
+const quickAnswerWait = time.Second
+
+// errUnresponsive is the cause of the quickAnswerWait deadline.
+var errUnresponsive = errors.New("no answer in time")
+
 // do makes one request on a connection of its own, read on the calling
 // goroutine: `tokentray token` makes exactly one call, and http.Client's
 // pooled transport costs it goroutine hand-offs worth ~10% of its run.
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	return c.doWithin(ctx, maxAnswerWait, method, path, out)
+}
+
+// doWithin is do giving the agent wait to answer unless ctx has a deadline;
+// past it the agent counts as not running.
+func (c *Client) doWithin(ctx context.Context, wait time.Duration, method, path string, out any) error {
 	if _, ok := ctx.Deadline(); !ok {
 		// An agent that stopped answering must not hang a script.
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, maxAnswerWait)
+		ctx, cancel = context.WithTimeoutCause(ctx, wait, errUnresponsive)
 		defer cancel()
 	}
+	err := c.request(ctx, method, path, out)
+	if err != nil && errors.Is(context.Cause(ctx), errUnresponsive) {
+		return fmt.Errorf("%w: it did not answer within %v (stopped or hung?)", ErrNotRunning, wait)
+	}
+	return err
+}
+
+func (c *Client) request(ctx context.Context, method, path string, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, "http://agent"+path, nil)
 	if err != nil {
 		return err
@@ -228,8 +253,6 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	return nil
 }
 
-// isNotListening tells a missing or stale socket, which means no agent, from
-// an agent that answered badly.
 // errForeignPeer is what dialOwn returns for a socket another user listens
 // on: root, say, with this user's XDG_RUNTIME_DIR, as `su` leaves it.
 var errForeignPeer = errors.New("another user listens on the socket")
@@ -249,6 +272,8 @@ func dialOwn(ctx context.Context, dialer *net.Dialer, socket string) (net.Conn, 
 	return conn, nil
 }
 
+// isNotListening tells a missing or stale socket, which means no agent, from
+// an agent that answered badly.
 func isNotListening(err error) bool {
 	return errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, os.ErrNotExist)
 }

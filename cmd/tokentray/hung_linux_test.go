@@ -1,0 +1,111 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/auth/authtest"
+)
+
+// A stopped agent (SIGSTOP, a debugger, a swapped-out laptop) holds up no
+// client: token and list answer from the keychain as if no agent ran, and
+// a second agent exits 0 saying one runs, for as long as the first lives.
+func TestStoppedAgent(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	server := authtest.NewIdentityServer("key-stop", "secret-stop")
+	defer server.Close()
+	c := newCLI(t, env, "secret-stop")
+	c.must("secret-stop\n", "add", "p", "--url", server.URL, "--client-key", "key-stop")
+	cmd, _ := startAgent(t, env, runtimeDir)
+	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	// Registered after startAgent's, so run before it: the agent can quit.
+	t.Cleanup(func() { cmd.Process.Signal(syscall.SIGCONT) })
+
+	if got := strings.TrimSpace(c.must("", "token", "p")); !server.Accepts(got) {
+		t.Error("token with the agent stopped: not a token the server accepts")
+	}
+	if out := c.must("", "list"); !strings.Contains(out, "p") {
+		t.Errorf("list with the agent stopped printed %q", out)
+	}
+	stdout, stderr, code := tokentray(t, env, "", "agent")
+	if code != 0 || !strings.Contains(stdout, "already running") {
+		t.Errorf("a second agent while the first is stopped: exit %d, %q, %q; want 0 saying one runs", code, stdout, stderr)
+	}
+}
+
+// Any number of agents started at once leave exactly one running; every
+// other exits 0 saying one runs.
+func TestAgentsStartedAtOnce(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	const n = 16
+	type result struct {
+		cmd  *exec.Cmd
+		out  string
+		code int
+	}
+	exited := make(chan result, n)
+	var cmds []*exec.Cmd
+	for range n {
+		cmd := exec.Command(binary, "agent")
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, cmd)
+		go func() {
+			cmd.Wait()
+			exited <- result{cmd, out.String(), cmd.ProcessState.ExitCode()}
+		}()
+	}
+	client := localapi.NewClient(filepath.Join(runtimeDir, "tokentray", "agent.sock"))
+	t.Cleanup(func() {
+		client.Quit(context.Background())
+		for _, cmd := range cmds {
+			cmd.Process.Kill()
+		}
+	})
+	gone := map[*exec.Cmd]bool{}
+	timeout := time.After(30 * time.Second)
+	for len(gone) < n-1 {
+		select {
+		case r := <-exited:
+			gone[r.cmd] = true
+			if r.code != 0 || !strings.Contains(r.out, "already running") {
+				t.Errorf("an agent exited %d: %q; want 0 saying one runs", r.code, r.out)
+			}
+		case <-timeout:
+			t.Fatalf("after 30 s %d of %d agents still run; want 1", n-len(gone), n)
+		}
+	}
+	var status localapi.Status
+	var err error
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if status, err = client.Status(context.Background()); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("no agent answers: %v", err)
+	}
+	for _, cmd := range cmds {
+		if !gone[cmd] && cmd.Process.Pid != status.PID {
+			t.Errorf("the agent left running is %d, but %d answers", cmd.Process.Pid, status.PID)
+		}
+	}
+	select {
+	case r := <-exited:
+		t.Errorf("the last agent exited too (%d): %q", r.code, r.out)
+	default:
+	}
+}
