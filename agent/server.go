@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokentray/tokentray/agent/access"
@@ -23,6 +25,8 @@ type Server struct {
 	OnReload  func()               // after the profiles were read again
 	OnOpen    func() error         // show the GUI
 	OnQuit    func()
+
+	streams atomic.Int32 // event streams being served
 }
 
 // Handler routes the LocalAPI.
@@ -39,12 +43,85 @@ func (s *Server) Handler() http.Handler {
 	return mux
 }
 
+// Limits of the LocalAPI, so that a client that opens connections and sends
+// nothing, or stops reading its event stream, cannot exhaust the agent's
+// descriptors or stall it.
+const (
+	// maxConns bounds the open connections. Past it, the one waiting
+	// longest for a request is closed to make room, so a new client (the
+	// CLI sends its request at once) is still answered at once.
+	maxConns = 64
+	// maxEventStreams bounds the event streams, which stay open: the window
+	// and a few tools need one each, and the rest of maxConns stays free
+	// for requests.
+	maxEventStreams = 16
+	// eventWriteWait bounds each write to an event stream: a reader that
+	// stopped reading is dropped instead of holding a goroutine and a
+	// descriptor for good.
+	eventWriteWait = 10 * time.Second
+)
+
 // Serve answers LocalAPI requests on ln until it is closed.
 func (s *Server) Serve(ln net.Listener) error {
-	// No write timeout: the event stream lasts as long as its reader. The
-	// requests have no bodies, so small headers are all a client may send.
-	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10, ConnContext: withConn}
+	// No overall write timeout: the event stream lasts as long as its
+	// reader (each of its writes has one). The requests have no bodies, so
+	// small headers are all a client may send.
+	conns := &connCap{max: maxConns, open: map[net.Conn]*connInfo{}}
+	srv := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 5 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 64 << 10, ConnContext: withConn, ConnState: conns.track}
 	return srv.Serve(ln)
+}
+
+// connCap keeps at most max connections open. http.Server reports each
+// connection's state to track, a new one before its first read, on the
+// accepting goroutine; so a flood is closed as fast as it comes.
+type connCap struct {
+	mu   sync.Mutex
+	max  int
+	open map[net.Conn]*connInfo
+}
+
+type connInfo struct {
+	waiting bool      // new or idle: no request in hand, safe to close
+	since   time.Time // when it started waiting
+}
+
+func (c *connCap) track(conn net.Conn, state http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch state {
+	case http.StateNew:
+		c.open[conn] = &connInfo{waiting: true, since: time.Now()}
+		if len(c.open) > c.max {
+			c.evict(conn)
+		}
+	case http.StateActive:
+		if info := c.open[conn]; info != nil {
+			info.waiting = false
+		}
+	case http.StateIdle:
+		if info := c.open[conn]; info != nil {
+			info.waiting, info.since = true, time.Now()
+		}
+	case http.StateHijacked, http.StateClosed:
+		delete(c.open, conn)
+	}
+}
+
+// evict closes the connection that has waited longest for a request, other
+// than newest; newest itself when every other is serving one.
+func (c *connCap) evict(newest net.Conn) {
+	var oldest net.Conn
+	var since time.Time
+	for conn, info := range c.open {
+		if conn != newest && info.waiting && (oldest == nil || info.since.Before(since)) {
+			oldest, since = conn, info.since
+		}
+	}
+	if oldest == nil {
+		oldest = newest
+	}
+	oldest.Close()
+	delete(c.open, oldest)
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
@@ -55,6 +132,12 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 // profile, then each change as it happens, until the client hangs up (or
 // falls too far behind, when it should reconnect).
 func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	if s.streams.Add(1) > maxEventStreams {
+		s.streams.Add(-1)
+		writeError(w, http.StatusServiceUnavailable, fmt.Errorf("the agent serves %d event streams already; close one", maxEventStreams))
+		return
+	}
+	defer s.streams.Add(-1)
 	ch, unsubscribe := s.Tokens.Subscribe()
 	defer unsubscribe()
 	if ch == nil {
@@ -62,8 +145,9 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
-	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
+	rc.SetWriteDeadline(time.Now().Add(eventWriteWait))
+	w.WriteHeader(http.StatusOK)
 	enc := json.NewEncoder(w)
 	for _, e := range s.Tokens.Events() {
 		if enc.Encode(e) != nil {
@@ -76,7 +160,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		}
 		select {
 		case e, ok := <-ch:
-			if !ok || enc.Encode(e) != nil {
+			if !ok || rc.SetWriteDeadline(time.Now().Add(eventWriteWait)) != nil || enc.Encode(e) != nil {
 				return
 			}
 		case <-r.Context().Done():

@@ -46,7 +46,7 @@ func TestStoppedAgent(t *testing.T) {
 // other exits 0 saying one runs.
 func TestAgentsStartedAtOnce(t *testing.T) {
 	env, runtimeDir := desktop(t)
-	const n = 16
+	const n = 36 // as many as reproduced the race before the file lock
 	type result struct {
 		cmd  *exec.Cmd
 		out  string
