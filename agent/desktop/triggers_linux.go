@@ -30,12 +30,16 @@ func WatchSystem(ctx context.Context, recheck func()) {
 	}
 }
 
+// logind is the name whose owner alone says the system resumed.
+const logind = "org.freedesktop.login1"
+
 func watchResume(ctx context.Context, recheck func()) error {
 	conn, err := dbus.ConnectSystemBus()
 	if err != nil {
 		return err
 	}
 	if err := conn.AddMatchSignal(
+		dbus.WithMatchSender(logind),
 		dbus.WithMatchObjectPath("/org/freedesktop/login1"),
 		dbus.WithMatchInterface("org.freedesktop.login1.Manager"),
 		dbus.WithMatchMember("PrepareForSleep"),
@@ -51,6 +55,11 @@ func watchResume(ctx context.Context, recheck func()) error {
 	}()
 	go func() {
 		for sig := range signals {
+			// Anyone on the bus may send a signal that looks like logind's,
+			// to everyone or to the agent alone, past the match rule.
+			if sig.Path != "/org/freedesktop/login1" || sig.Name != "org.freedesktop.login1.Manager.PrepareForSleep" || !ownsName(conn, sig.Sender, logind) {
+				continue
+			}
 			// PrepareForSleep(true) comes before the suspend, false after.
 			if len(sig.Body) == 1 && sig.Body[0] == false {
 				recheck()
@@ -58,6 +67,14 @@ func watchResume(ctx context.Context, recheck func()) error {
 		}
 	}()
 	return nil
+}
+
+// ownsName reports whether sender (a unique connection name) owns name on
+// conn's bus now; asked at each signal, since logind may have restarted.
+func ownsName(conn *dbus.Conn, sender, name string) bool {
+	var owner string
+	err := conn.BusObject().Call("org.freedesktop.DBus.GetNameOwner", 0, name).Store(&owner)
+	return err == nil && owner == sender
 }
 
 func watchNetwork(ctx context.Context, recheck func()) error {
