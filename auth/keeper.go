@@ -466,13 +466,19 @@ func (k *Keeper) fire(gen uint64) {
 	k.flush()
 }
 
-// recheck brings every retry forward to now (or to the server's
-// Retry-After) and has the timer re-armed from the wall clock.
+// recheck brings every due refresh to now and every retry forward, and has
+// the timer re-armed from the wall clock. A retry comes no earlier than the
+// server's Retry-After, nor than halfway through its backoff window after
+// the failure (where backoff's jitter puts it on average): so a storm of
+// triggers (faked resumes, a flapping network) cannot make a failing
+// profile's requests more frequent than backoff does.
 func (k *Keeper) recheck(now time.Time) {
 	for _, p := range k.profiles {
 		if p.index >= 0 && (p.retrying() || !p.tok.ValidFor(now, k.effMargin(p))) {
 			at := maxTime(now, p.notBefore)
 			if p.retrying() {
+				at = maxTime(at, p.failedAt.Add(k.ceiling(p.failures)/2))
+				at = minTime(at, p.retryAt)
 				p.retryAt = at
 			}
 			k.schedule(p, at)
@@ -670,11 +676,15 @@ func (k *Keeper) dueTime(p *kept, now time.Time) time.Time {
 // MinBackoff and a ceiling that doubles with every failure up to MaxBackoff
 // ("full jitter", floored so that retries never come back to back).
 func (k *Keeper) backoff(n int) time.Duration {
-	ceiling := k.maxBackoff
+	return k.minBackoff + time.Duration(k.rand()*float64(k.ceiling(n)-k.minBackoff))
+}
+
+// ceiling is the longest delay before retry n (from 1).
+func (k *Keeper) ceiling(n int) time.Duration {
 	if n-1 < 32 {
-		ceiling = min(k.minBackoff<<(n-1), k.maxBackoff)
+		return min(k.minBackoff<<max(n-1, 0), k.maxBackoff)
 	}
-	return k.minBackoff + time.Duration(k.rand()*float64(ceiling-k.minBackoff))
+	return k.maxBackoff
 }
 
 func (k *Keeper) schedule(p *kept, at time.Time) {

@@ -629,12 +629,40 @@ func TestKeeperRechecksAfterWallClockJump(t *testing.T) {
 	if x.count() != 2 {
 		t.Errorf("x was not retried when the timer noticed the jump: %d requests", x.count())
 	}
-	// Recheck, as on a network change, retries x again at once.
+	// Recheck, as on a network change, brings x's retry forward from the
+	// 4 minutes of its backoff to halfway through them.
 	k.Recheck()
-	clock.Advance(0)
-	settle(t, k)
+	advance(t, k, clock, 2*time.Minute-time.Second)
+	if x.count() != 2 {
+		t.Errorf("Recheck retried x before half its backoff: %d requests", x.count())
+	}
+	advance(t, k, clock, time.Second)
 	if x.count() != 3 || state(k, "x").State != auth.StateValid {
 		t.Errorf("Recheck: x %d requests, %v", x.count(), state(k, "x"))
+	}
+}
+
+// A storm of rechecks (a faked resume twice a second, a flapping network)
+// cannot make a failing profile's requests more frequent than backoff:
+// 30 s of it against a server answering 503 make the requests of backoff
+// at its average jitter, not one per recheck.
+func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
+	clock := authtest.NewFakeClock(t0)
+	flow := &fakeFlow{clock: clock, life: time.Hour}
+	for range 100 {
+		flow.failNext(errUnavailable)
+	}
+	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999)})
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	for range 60 {
+		k.Recheck()
+		advance(t, k, clock, 500*time.Millisecond)
+	}
+	// Halfway through each window of 1, 2, 4, 8 and 16 s after the first
+	// failure at 0: requests at 0, 0.5, 1.5, 3.5, 7.5 and 15.5 s.
+	if n := flow.count(); n > 6 {
+		t.Errorf("60 rechecks in 30 s made %d requests to a failing server; want at most 6, as backoff", n)
 	}
 }
 
@@ -656,9 +684,8 @@ func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
 	st.mu.Lock()
 	st.saveErr = nil
 	st.mu.Unlock()
-	k.Recheck()
-	clock.Advance(0)
-	settle(t, k)
+	k.Recheck() // the retry comes at half its backoff window, 0.5 s
+	advance(t, k, clock, 500*time.Millisecond)
 	tok, err := k.Token(context.Background(), "p")
 	if err != nil || st.get("p") != tok {
 		t.Errorf("handed out %q (%v) while the store holds %q", tok.AccessToken, err, st.get("p").AccessToken)
