@@ -12,10 +12,12 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
+	"github.com/tokentray/tokentray/agent/desktop"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/store"
+	"github.com/tokentray/tokentray/store/secretenv"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -31,6 +33,15 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
+	// As in the agent: the passphrase leaves the environment, which
+	// nothing this process starts then inherits, and no session bus is
+	// started when there is none.
+	passVar := store.DefaultPassphraseEnv
+	if cfg, err := store.Load(configPath); err == nil {
+		passVar = cfg.Settings.PassphraseVar()
+	}
+	logging.Redact(secretenv.Take(passVar))
+	desktop.NoBusAutolaunch()
 
 	// Plain `go build` does not inject FyneApp.toml, so the ID is set here.
 	a := app.NewWithID("io.github.tokentray")

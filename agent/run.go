@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,8 +45,17 @@ func Run(socket, configPath string) error {
 	// network that came back, is seen to at once.
 	desktop.WatchSystem(ctx, tokens.Recheck)
 	go logStates(tokens)
+	// Without a session bus there is no tray to show (and godbus must not
+	// start a bus of its own): the agent then waits for its quit alone.
+	quit, quitted := systray.Quit, chan struct{}(nil)
+	if !desktop.NoBusAutolaunch() {
+		log.Print("no session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no $XDG_RUNTIME_DIR/bus): no tray icon and no notifications; tokens are kept and served as usual")
+		quitted = make(chan struct{})
+		var once sync.Once
+		quit = func() { once.Do(func() { close(quitted) }) }
+	}
 	clip := &clipboard.Clipboard{}
-	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: systray.Quit, Notify: desktop.Notify}
+	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: quit, Notify: desktop.Notify}
 	proxies := &Proxies{Tokens: tokens, OnConnection: tokens.RecordProxy}
 	proxies.Sync(tokens.Profiles())
 	defer proxies.Close()
@@ -53,21 +63,27 @@ func Run(socket, configPath string) error {
 		tray.Rebuild()
 		proxies.Sync(tokens.Profiles())
 	}
-	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: onReload, OnOpen: OpenGUI, OnQuit: systray.Quit}
+	srv := &Server{Tokens: tokens, Clipboard: clip, OnReload: onReload, OnOpen: OpenGUI, OnQuit: quit}
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, net.ErrClosed) {
 			log.Printf("LocalAPI stopped: %v", err)
 		}
 	}()
 	log.Printf("Tokentray agent %d listening on %s", os.Getpid(), socket)
-	stopSignals := quitOnSignal()
+	stopSignals := quitOnSignal(quit)
 	defer stopSignals()
-	systray.Run(tray.OnReady, func() {
+	onExit := func() {
 		// A token left on the clipboard would outlive the agent that
 		// was to clear it.
 		clip.Close()
 		ln.Close() // removes the socket, then lets another agent start
-	})
+	}
+	if quitted != nil {
+		<-quitted
+		onExit()
+		return nil
+	}
+	systray.Run(tray.OnReady, onExit)
 	return nil
 }
 
@@ -75,7 +91,7 @@ func Run(socket, configPath string) error {
 // Ctrl-C quit the agent as its menu does, so that it clears the clipboard
 // and removes its socket on the way out. A second signal, once the first is
 // being handled, stops the agent at once. The returned func stops watching.
-func quitOnSignal() (stop func()) {
+func quitOnSignal(quit func()) (stop func()) {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 	done := make(chan struct{})
@@ -84,7 +100,7 @@ func quitOnSignal() (stop func()) {
 		case sig := <-signals:
 			signal.Stop(signals)
 			log.Printf("quitting on %s", sig)
-			systray.Quit()
+			quit()
 		case <-done:
 		}
 	}()

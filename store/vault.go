@@ -22,6 +22,7 @@ import (
 
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store/privdir"
+	"github.com/tokentray/tokentray/store/secretenv"
 )
 
 // The secrets file is the keychain of a machine without one (headless
@@ -236,7 +237,7 @@ func (v *vault) key(h *vaultHeader) (*[chacha20poly1305.KeySize]byte, error) {
 
 // passphrase takes the passphrase from the environment or asks for it.
 func (v *vault) passphrase(create bool) (p string, fromEnv bool, err error) {
-	if p := os.Getenv(v.env); p != "" {
+	if p := secretenv.Lookup(v.env); p != "" {
 		return p, true, nil
 	}
 	if v.ask == nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store/secretenv"
 )
 
 // testKDF keeps the tests fast; the format and code paths are the same.
@@ -201,6 +202,24 @@ func TestVaultNewFileNeedsLongPassphrase(t *testing.T) {
 	}
 	if err := k.SetClientSecret("prod", "new value"); err != nil {
 		t.Errorf("SetClientSecret into a file made with a short passphrase: %v", err)
+	}
+}
+
+// A passphrase taken out of the environment (the agent and the window do)
+// opens the file as from the variable.
+func TestVaultPassphraseTakenFromEnv(t *testing.T) {
+	v := testVault(t, testPassphrase)
+	k := Keychain{Service: Service, kr: v}
+	if err := k.SetClientSecret("prod", "value"); err != nil {
+		t.Fatal(err)
+	}
+	forgetKeys()
+	secretenv.Take(testPassphraseEnv)
+	if _, ok := os.LookupEnv(testPassphraseEnv); ok {
+		t.Fatal("Take left the variable")
+	}
+	if got, err := k.ClientSecret("prod"); err != nil || got != "value" {
+		t.Errorf("ClientSecret with the passphrase taken = %q, %v", got, err)
 	}
 }
 

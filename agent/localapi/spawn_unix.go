@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+
+	"github.com/tokentray/tokentray/store/secretenv"
 )
 
 // StartDetached starts exe in its own session, so it outlives the process
@@ -22,6 +24,9 @@ func StartDetached(exe string, args ...string) error {
 	}
 	defer log.Close()
 	cmd := exec.Command(exe, args...)
+	// The passphrase this process took out of its environment goes to the
+	// Tokentray process it starts, which needs it as much.
+	cmd.Env = append(os.Environ(), secretenv.ForChild()...)
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {

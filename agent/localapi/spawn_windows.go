@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"syscall"
+
+	"github.com/tokentray/tokentray/store/secretenv"
 )
 
 // StartDetached starts exe detached from this process's console, so it
@@ -19,6 +21,9 @@ func StartDetached(exe string, args ...string) error {
 	}
 	defer log.Close()
 	cmd := exec.Command(exe, args...)
+	// The passphrase this process took out of its environment goes to the
+	// Tokentray process it starts, which needs it as much.
+	cmd.Env = append(os.Environ(), secretenv.ForChild()...)
 	cmd.Stdout, cmd.Stderr = log, log
 	const detachedProcess = 0x00000008
 	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: detachedProcess | syscall.CREATE_NEW_PROCESS_GROUP}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/store"
 )
 
 // A stopped agent (SIGSTOP, a debugger, a swapped-out laptop) holds up no
@@ -107,5 +109,41 @@ func TestAgentsStartedAtOnce(t *testing.T) {
 	case r := <-exited:
 		t.Errorf("the last agent exited too (%d): %q", r.code, r.out)
 	default:
+	}
+}
+
+// Without a session bus the agent starts none (godbus would run
+// dbus-launch, whose daemon outlives the agent holding its environment,
+// passphrase included): it says once that there is no tray and serves its
+// LocalAPI all the same.
+func TestAgentWithoutSessionBusStartsNone(t *testing.T) {
+	env, runtimeDir := desktop(t)
+	env = withoutVar(env, "DBUS_SESSION_BUS_ADDRESS")
+	// A dbus-launch that records being run, with the environment it got.
+	bin := t.TempDir()
+	marker := filepath.Join(t.TempDir(), "dbus-launch-ran")
+	script := "#!/bin/sh\nenv > '" + marker + "'\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	env = append(env, "PATH="+bin+":"+envValue(env, "PATH"), store.DefaultPassphraseEnv+"=agent passphrase")
+	cmd, client, logs := startAgentLogged(t, env, runtimeDir)
+	if _, err := client.Status(context.Background()); err != nil {
+		t.Fatalf("the LocalAPI without a session bus: %v", err)
+	}
+	quitAgent(t, client)
+	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(cmd.Process.Pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the agent did not exit after quitting")
+		}
+	}
+	if strings.Contains(logs.String(), "panic") {
+		t.Errorf("the agent panicked on its way out:\n%s", logs.String())
+	}
+	if ran, err := os.ReadFile(marker); err == nil {
+		t.Errorf("the agent ran dbus-launch (with the passphrase in its environment: %v)", strings.Contains(string(ran), "agent passphrase"))
+	}
+	if n := strings.Count(logs.String(), "no session bus"); n != 1 {
+		t.Errorf("the log says %d times that there is no session bus, want once:\n%s", n, logs.String())
 	}
 }
