@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/tokentray/tokentray/store/privdir"
 	"github.com/tokentray/tokentray/store/secretenv"
 )
 
@@ -15,10 +16,10 @@ import (
 // that started it (the GUI starts the agent and then may close), with its
 // output appended to LogPath.
 func StartDetached(exe string, args ...string) error {
-	if err := os.MkdirAll(filepath.Dir(LogPath()), 0o700); err != nil {
+	if err := privdir.Ensure(filepath.Dir(LogPath())); err != nil {
 		return err
 	}
-	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|privdir.NoFollow, 0o600)
 	if err != nil {
 		return err
 	}

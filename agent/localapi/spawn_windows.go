@@ -6,16 +6,17 @@ import (
 	"path/filepath"
 	"syscall"
 
+	"github.com/tokentray/tokentray/store/privdir"
 	"github.com/tokentray/tokentray/store/secretenv"
 )
 
 // StartDetached starts exe detached from this process's console, so it
 // outlives the process that started it, with its output appended to LogPath.
 func StartDetached(exe string, args ...string) error {
-	if err := os.MkdirAll(filepath.Dir(LogPath()), 0o700); err != nil {
+	if err := privdir.Ensure(filepath.Dir(LogPath())); err != nil {
 		return err
 	}
-	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|privdir.NoFollow, 0o600)
 	if err != nil {
 		return err
 	}
