@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/tokentray/tokentray/store/privdir"
 )
 
 // The channels a token leaves by.
@@ -84,10 +86,10 @@ func (l *Log) Add(r Record) (first bool, err error) {
 			return false, err
 		}
 	}
-	if err := os.MkdirAll(filepath.Dir(l.path), 0o700); err != nil {
+	if err := privdir.EnsureConfig(filepath.Dir(l.path)); err != nil {
 		return false, fmt.Errorf("access log: %w", err)
 	}
-	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|privdir.NoFollow, 0o600)
 	if err != nil {
 		return false, fmt.Errorf("access log: %w", err)
 	}
