@@ -10,6 +10,6 @@ import (
 // channel than printing it (via "exec"), which the access log records.
 func (c *Client) TokenVia(ctx context.Context, profile, via string) (TokenResponse, error) {
 	var t TokenResponse
-	err := c.do(ctx, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile)+"&via="+url.QueryEscape(via), &t)
+	err := c.doWithin(ctx, quickAnswerWait, http.MethodGet, "/v1/token?profile="+url.QueryEscape(profile)+"&via="+url.QueryEscape(via), &t)
 	return t, err
 }
