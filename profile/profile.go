@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/proxy"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/store"
 )
@@ -55,6 +56,11 @@ func Validate(p store.Profile) error {
 	}
 	if err := auth.CheckBaseURL(p.BaseURL); err != nil {
 		return &FieldError{"url", err}
+	}
+	if p.Proxy != "" {
+		if _, err := proxy.ParseAddress(p.Proxy); err != nil {
+			return &FieldError{"proxy", err}
+		}
 	}
 	return f.validate(p)
 }
@@ -177,15 +183,29 @@ func Unknown(name string, profiles []store.Profile) error {
 }
 
 // Add validates p and its secrets, then saves them, replacing any profile
-// of that name, as the CLI and the window both do.
+// of that name but keeping its proxy when p has none, as `tokentray add`
+// does (store.AddProfile).
 func Add(configPath string, k store.Keychain, p store.Profile, s store.Secrets) error {
-	if err := Validate(p); err != nil {
-		return err
-	}
-	if err := CheckSecrets(p, s); err != nil {
+	if err := validateAll(p, s); err != nil {
 		return err
 	}
 	return store.AddProfile(configPath, k, p, s)
+}
+
+// Save is Add saving p's proxy as it is, "" removing it, as the window's
+// editor does (store.SaveProfile).
+func Save(configPath string, k store.Keychain, p store.Profile, s store.Secrets) error {
+	if err := validateAll(p, s); err != nil {
+		return err
+	}
+	return store.SaveProfile(configPath, k, p, s)
+}
+
+func validateAll(p store.Profile, s store.Secrets) error {
+	if err := Validate(p); err != nil {
+		return err
+	}
+	return CheckSecrets(p, s)
 }
 
 // testTimeout bounds Test, so a server that does not answer gives a

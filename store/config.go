@@ -84,8 +84,8 @@ type Profile struct {
 	DeviceVersion string `json:"device_version,omitempty"`
 
 	// Proxy is where the agent serves this profile's local proxy
-	// (127.0.0.1:PORT or unix:PATH); empty for none. `tokentray proxy`
-	// checks it.
+	// (127.0.0.1:PORT or unix:PATH); empty for none. proxy.ParseAddress
+	// checks it, for `tokentray proxy` and the window's editor alike.
 	Proxy string `json:"proxy,omitempty"`
 }
 
@@ -357,6 +357,20 @@ func (c *Config) Put(p Profile) {
 		return
 	}
 	c.Profiles = append(c.Profiles, p)
+}
+
+// CheckProxyFree refuses addr as the proxy of profile name when another
+// profile's proxy is there already: only one of them could listen.
+func (c *Config) CheckProxyFree(name, addr string) error {
+	if addr == "" {
+		return nil
+	}
+	for _, other := range c.Profiles {
+		if other.Name != name && other.Proxy == addr {
+			return fmt.Errorf("profile %s's proxy is on %s already; choose another port or path", other.Name, addr)
+		}
+	}
+	return nil
 }
 
 // Remove deletes the profile called name and reports whether there was

@@ -497,3 +497,45 @@ func TestAddProfileUIDSignature(t *testing.T) {
 		t.Error("secret-tool still finds the uid signature after DeleteProfile")
 	}
 }
+
+// `tokentray add` replacing a profile keeps its proxy; the window's save
+// sets it as the form has it, clearing it too; and a proxy address another
+// profile has is refused before any secret is written.
+func TestAddKeepsProxySaveSetsIt(t *testing.T) {
+	k := realKeychain(t)
+	path := configPath(t)
+	p := Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key", Proxy: "127.0.0.1:8787"}
+	if err := SaveProfile(path, k, p, Secrets{ClientSecret: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	proxyOf := func(name string) string {
+		t.Helper()
+		cfg, err := Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := cfg.Profile(name)
+		return got.Proxy
+	}
+	p.Proxy = ""
+	if err := AddProfile(path, k, p, Secrets{ClientSecret: "second"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxyOf("prod"); got != "127.0.0.1:8787" {
+		t.Errorf("after add without a proxy: proxy %q, want the old one kept", got)
+	}
+	other := Profile{Name: "dev", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key", Proxy: "127.0.0.1:8787"}
+	err := SaveProfile(path, k, other, Secrets{ClientSecret: "dev-secret"})
+	if err == nil || !strings.Contains(err.Error(), "profile prod's proxy is on 127.0.0.1:8787 already") {
+		t.Errorf("saving dev on prod's proxy address: %v, want it refused naming prod", err)
+	}
+	if _, err := k.ClientSecret("dev"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused profile's secret was written: %v", err)
+	}
+	if err := SaveProfile(path, k, p, Secrets{ClientSecret: "third"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := proxyOf("prod"); got != "" {
+		t.Errorf("after a save clearing the proxy: proxy %q, want none", got)
+	}
+}

@@ -20,14 +20,26 @@ type Secrets struct {
 const profileLockWait = 3 * time.Minute
 
 // AddProfile saves p with its secrets, replacing any profile of that name
-// (keeping its proxy when p has none), as the CLI and the window both do. The device id is made here if there is
-// none yet, so the first request already carries the one kept for good.
+// but keeping its proxy when p has none: the proxy is `tokentray proxy`'s
+// to set, `tokentray add` has no flag for it, and editing the client must
+// not drop it. The device id is made here if there is none yet, so the first request
+// already carries the one kept for good.
 //
 // It holds the config lock throughout, so that a move of the secrets waits
 // (k, opened before, is refused if one came first) and no change saved
 // meanwhile is lost; and, inside it, the profile's lock while writing the
 // secrets, so that a refresh in flight finishes first.
 func AddProfile(configPath string, k Keychain, p Profile, secrets Secrets) error {
+	return saveProfile(configPath, k, p, secrets, true)
+}
+
+// SaveProfile is AddProfile saving p's proxy as it is, "" removing it: for
+// the window's editor, which shows the field.
+func SaveProfile(configPath string, k Keychain, p Profile, secrets Secrets) error {
+	return saveProfile(configPath, k, p, secrets, false)
+}
+
+func saveProfile(configPath string, k Keychain, p Profile, secrets Secrets, keepProxy bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
 	defer cancel()
 	unlock, err := lockConfig(ctx, configPath)
@@ -40,6 +52,13 @@ func AddProfile(configPath string, k Keychain, p Profile, secrets Secrets) error
 		return err
 	}
 	if err := k.CheckBackend(configPath, cfg.Settings); err != nil {
+		return err
+	}
+	if old, ok := cfg.Profile(p.Name); ok && keepProxy && p.Proxy == "" {
+		p.Proxy = old.Proxy
+	}
+	// Before any secret is written: a clash must leave everything as it was.
+	if err := cfg.CheckProxyFree(p.Name, p.Proxy); err != nil {
 		return err
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), profileLockWait)
@@ -72,11 +91,6 @@ func AddProfile(configPath string, k Keychain, p Profile, secrets Secrets) error
 		}
 	}
 	cfg.EnsureDeviceID()
-	if old, ok := cfg.Profile(p.Name); ok && p.Proxy == "" {
-		// The proxy is `tokentray proxy`'s to set: editing the client
-		// keeps it.
-		p.Proxy = old.Proxy
-	}
 	cfg.Put(p)
 	return cfg.Save(configPath)
 }

@@ -16,6 +16,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/agent/proxy"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/profile"
 	"github.com/tokentray/tokentray/store"
@@ -62,6 +63,7 @@ type editor struct {
 	network                       *widget.Select
 	clientID, session, sub, scope *formEntry
 	subType                       *widget.Select
+	proxy                         *formEntry
 	form                          *fyne.Container // label, field, label, field…
 	rows                          []formRow
 	deviceInfo                    *widget.Label
@@ -120,6 +122,7 @@ func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
 	ed.name, ed.baseURL, ed.secret = newFormEntry(esc), newFormEntry(esc), newSecretEntry(esc)
 	ed.clientKey, ed.model, ed.version = newFormEntry(esc), newFormEntry(esc), newFormEntry(esc)
 	ed.clientID, ed.session, ed.sub, ed.scope = newFormEntry(esc), newSecretEntry(esc), newFormEntry(esc), newFormEntry(esc)
+	ed.proxy = newFormEntry(esc)
 	ed.network = widget.NewSelect(networkChoices, nil)
 	ed.subType = widget.NewSelect([]string{auth.SubTypeUser, auth.SubTypeOrganization}, func(string) { ed.recheck(ed.sub) })
 	ed.flow = widget.NewRadioGroup(flowChoices(), func(string) { ed.switchFlow() })
@@ -143,6 +146,7 @@ func newEditor(w *Window, mode editorMode, p store.Profile) *editor {
 	ed.row(store.FlowWeb, "Sub type", ed.subType)
 	ed.row(store.FlowWeb, "Sub", ed.field(ed.sub, store.FlowWeb, ed.checkSub))
 	ed.row(store.FlowWeb, "Scope", ed.field(ed.scope, store.FlowWeb, func(string) error { return nil }))
+	ed.row("", "Local proxy", ed.field(ed.proxy, "", checkProxy))
 
 	var title, intro string
 	switch mode {
@@ -185,6 +189,7 @@ func (ed *editor) fill() {
 	ed.scope.SetPlaceHolder("optional: space-separated scopes")
 	ed.clientKey.SetPlaceHolder("the API's client key")
 	ed.clientID.SetPlaceHolder("the OAuth client ID")
+	ed.proxy.SetPlaceHolder("optional: 127.0.0.1:PORT or unix:PATH, for tools to send requests through")
 	if ed.mode == editorAdd {
 		ed.name.SetPlaceHolder("e.g. work")
 		ed.baseURL.SetText(profile.DefaultBaseURL(store.FlowIdentity))
@@ -222,6 +227,10 @@ func (ed *editor) fill() {
 	}
 	ed.sub.SetText(p.Sub)
 	ed.scope.SetText(p.Scope)
+	if ed.mode == editorEdit {
+		// A copy on the same address could not listen there.
+		ed.proxy.SetText(p.Proxy)
+	}
 }
 
 // devicePanel adds what the identity flow says about this machine to the
@@ -382,6 +391,16 @@ func required(message string) func(string) error {
 	}
 }
 
+// checkProxy allows what `tokentray proxy --listen` allows: nothing, or a
+// loopback address or unix socket.
+func checkProxy(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	_, err := proxy.ParseAddress(addr)
+	return err
+}
+
 // checkSub holds the sub to the rules of the sub type chosen.
 func (ed *editor) checkSub(sub string) error {
 	return auth.CheckSub(ed.subType.Selected, sub)
@@ -414,6 +433,9 @@ func (ed *editor) validate() (store.Profile, bool) {
 	}
 	text := func(e *formEntry) string { return strings.TrimSpace(e.Text) }
 	p := store.Profile{Name: text(ed.name), Flow: flow, BaseURL: text(ed.baseURL)}
+	if addr, err := proxy.ParseAddress(text(ed.proxy)); err == nil {
+		p.Proxy = addr.String() // as `tokentray proxy` saves it
+	}
 	switch flow {
 	case store.FlowIdentity:
 		p.ClientKey, p.Network = text(ed.clientKey), network
@@ -488,8 +510,9 @@ func (ed *editor) submit() {
 	ed.w.goBackground(func(ctx context.Context) {
 		secrets, err := ed.secrets(p, typed)
 		if err == nil {
-			// Adding also drops the token of a profile replaced.
-			err = profile.Add(ed.w.configPath, ed.w.keychain(), p, secrets)
+			// Saving also drops the token of a profile replaced; the
+			// proxy is the form's, so clearing the field removes it.
+			err = profile.Save(ed.w.configPath, ed.w.keychain(), p, secrets)
 		}
 		if err != nil {
 			ed.w.do(func() { ed.done(); setError(ed.result, "Not saved: ", err) })

@@ -476,3 +476,78 @@ func TestEnterWhileSavingSavesOnce(t *testing.T) {
 		t.Errorf("one Save and one Enter while it ran made %d saves (%q)", n, ag.Calls())
 	}
 }
+
+// TestEditorProxy sets a profile's proxy in the window with the rules of
+// `tokentray proxy` (loopback or a unix socket, saved as the CLI saves
+// it), clears it again, and leaves it out of a duplicate, which could not
+// listen on the same address.
+func TestEditorProxy(t *testing.T) {
+	ag := newFakeAgent()
+	w, path := newTestWindow(t, ag, home)
+	if err := (store.Keychain{}).SetClientSecret("home", testSecret); err != nil {
+		t.Fatal(err)
+	}
+	if err := (store.Keychain{}).SetSessionToken("home", "session-1"); err != nil {
+		t.Fatal(err)
+	}
+	proxyOf := func() string {
+		t.Helper()
+		cfg, err := store.Load(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, _ := cfg.Profile("home")
+		return p.Proxy
+	}
+	edit := func() *editor {
+		t.Helper()
+		w.showToken("home")
+		settle(w)
+		test.Tap(button(t, w, "Edit"))
+		return editorOf(t, w)
+	}
+
+	ed := edit()
+	if ed.proxy.Text != "" || !showsText(t, w, "Local proxy") {
+		t.Fatalf("a profile without a proxy: field %q, shown %v", ed.proxy.Text, showsText(t, w, "Local proxy"))
+	}
+	test.Type(ed.proxy, "0.0.0.0:8787")
+	test.Tap(ed.save)
+	settle(w)
+	if msg := visibleErrors(ed)[ed.proxy]; !strings.Contains(msg, "loopback only") {
+		t.Errorf("error under 0.0.0.0:8787: %q, want the loopback rule", msg)
+	}
+	if got := proxyOf(); got != "" {
+		t.Fatalf("a refused address was saved: %q", got)
+	}
+	ed.proxy.SetText("localhost:8787")
+	test.Tap(ed.save)
+	settle(w)
+	if got := proxyOf(); got != "127.0.0.1:8787" {
+		t.Fatalf("saved proxy %q, want 127.0.0.1:8787 as `tokentray proxy` saves localhost", got)
+	}
+	if calls := ag.Calls(); !slices.Contains(calls, "reload") {
+		t.Errorf("agent calls %q: the agent was not told to serve the proxy", calls)
+	}
+
+	w.showToken("home")
+	settle(w)
+	test.Tap(button(t, w, "Duplicate"))
+	if dup := editorOf(t, w); dup.proxy.Text != "" {
+		t.Errorf("a duplicate starts with proxy %q, want none", dup.proxy.Text)
+	}
+
+	ed = edit()
+	if ed.proxy.Text != "127.0.0.1:8787" {
+		t.Errorf("editing shows proxy %q, want the saved one", ed.proxy.Text)
+	}
+	ed.proxy.SetText("")
+	test.Tap(ed.save)
+	settle(w)
+	if errs := visibleErrors(ed); len(errs) != 0 {
+		t.Fatalf("errors: %v", errs)
+	}
+	if got := proxyOf(); got != "" {
+		t.Errorf("after clearing the field the proxy is %q, want none", got)
+	}
+}

@@ -80,10 +80,8 @@ func runProxy(ctx context.Context, args []string, std stdio) error {
 		p.Proxy, baseURL = "", p.BaseURL
 		if !*off {
 			p.Proxy = addr.String()
-			for _, other := range cfg.Profiles {
-				if other.Name != name && other.Proxy == p.Proxy {
-					return fmt.Errorf("profile %s's proxy is on %s already; choose another port or path", other.Name, p.Proxy)
-				}
+			if err := cfg.CheckProxyFree(name, p.Proxy); err != nil {
+				return err
 			}
 		}
 		cfg.Put(p)
