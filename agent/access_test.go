@@ -1,6 +1,7 @@
 package agent
 
 import (
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tokentray/tokentray/agent/access"
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -106,5 +108,28 @@ func TestFirstUseNotifies(t *testing.T) {
 	tokens.Record("work", access.ChannelToken, cat.Process.Pid)
 	if len(notes) != 1 || !strings.HasPrefix(notes[0], "cat got a token of work") {
 		t.Errorf("notes %q; want one, for cat", notes)
+	}
+}
+
+// The window's Test reports the token it was granted; the agent records it
+// as channel "test" with the window's process, here the test's own.
+func TestTestedRecorded(t *testing.T) {
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, "work", "http://127.0.0.1:1", "key", "secret")
+	client, _, _ := serve(t, configPath)
+	// The profile tested may be a new one, not saved yet.
+	if err := client.Tested(t.Context(), "draft"); err != nil {
+		t.Fatal(err)
+	}
+	var apiErr *localapi.APIError
+	if err := client.Tested(t.Context(), "a/b"); !errors.As(err, &apiErr) || apiErr.Status != 400 {
+		t.Errorf("a test of profile a/b: %v, want 400", err)
+	}
+	records, err := access.Read(access.Path(configPath), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(records) != 1 || records[0].Channel != access.ChannelTest || records[0].Profile != "draft" || records[0].PID != os.Getppid() || records[0].Exe == "" {
+		t.Errorf("records %+v; want one test of draft by pid %d", records, os.Getppid())
 	}
 }

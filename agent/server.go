@@ -16,6 +16,7 @@ import (
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/profile"
+	"github.com/tokentray/tokentray/store"
 )
 
 // Server serves the LocalAPI.
@@ -37,6 +38,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/events", s.events)
 	mux.HandleFunc("POST /v1/refresh", s.refresh)
 	mux.HandleFunc("POST /v1/copy", s.copy)
+	mux.HandleFunc("POST /v1/tested", s.tested)
 	mux.HandleFunc("POST /v1/reload", s.reload)
 	mux.HandleFunc("POST /v1/open", s.open)
 	mux.HandleFunc("POST /v1/quit", s.quit)
@@ -232,6 +234,22 @@ func (s *Server) copy(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, localapi.TokenResponse{Profile: name, Expiry: tok.Expiry, Scope: tok.Scope})
+}
+
+// tested records that the window's Test was granted a token: the window
+// fetched it itself, with the form's values, so the profile may not be
+// saved yet.
+func (s *Server) tested(w http.ResponseWriter, r *http.Request) {
+	name, ok := profileParam(w, r)
+	if !ok {
+		return
+	}
+	if err := store.ValidateProfileName(name); err != nil {
+		writeError(w, http.StatusBadRequest, err)
+		return
+	}
+	s.Tokens.Record(name, access.ChannelTest, callerPID(r.Context()))
+	writeJSON(w, http.StatusOK, struct{}{})
 }
 
 func profileParam(w http.ResponseWriter, r *http.Request) (string, bool) {

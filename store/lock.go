@@ -5,12 +5,9 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sync"
 	"time"
-
-	"github.com/gofrs/flock"
 
 	"github.com/tokentray/tokentray/store/privdir"
 )
@@ -42,7 +39,7 @@ func (l ProfileLocks) Lock(ctx context.Context, profile string) (unlock func(), 
 	}
 	// A lock file is never deleted: removing it while another process
 	// waits on the old inode would let two processes hold "the" lock.
-	f := newFileLock(filepath.Join(dir, profile+".lock"))
+	f := privdir.FileLock(filepath.Join(dir, profile+".lock"))
 	// TryLockContext returns true, or an error (ctx's when it ends).
 	if _, err := f.TryLockContext(ctx, lockRetry); err != nil {
 		return nil, fmt.Errorf("profile lock %q: %w", profile, err)
@@ -91,7 +88,7 @@ func lockConfig(ctx context.Context, configPath string) (unlock func(), err erro
 		return nil, fmt.Errorf("config lock: %w", err)
 	}
 	sum := sha256.Sum256([]byte(abs))
-	f := newFileLock(filepath.Join(dir, "config+"+hex.EncodeToString(sum[:8])+".lock"))
+	f := privdir.FileLock(filepath.Join(dir, "config+"+hex.EncodeToString(sum[:8])+".lock"))
 	if _, err := f.TryLockContext(ctx, lockRetry); err != nil {
 		return nil, fmt.Errorf("waiting for the lock of config %s: another Tokentray process is changing it (perhaps `tokentray add` or `tokentray secrets`, waiting for the keychain to be unlocked or a passphrase to be typed); let it finish and try again: %w", configPath, err)
 	}
@@ -140,11 +137,4 @@ func UpdateConfig(path string, change func(*Config) error) error {
 		return err
 	}
 	return cfg.Save(path)
-}
-
-// newFileLock returns a lock on the file at path (made 0600 when missing)
-// that refuses a symlink there instead of following it to a file of
-// someone else's choosing.
-func newFileLock(path string) *flock.Flock {
-	return flock.New(path, flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDONLY|privdir.NoFollow))
 }

@@ -408,7 +408,7 @@ func (v *vault) updateLocked(h *vaultHeader, key *[chacha20poly1305.KeySize]byte
 	}
 	// The lock file stays for good: deleting it while another process
 	// waits on it would let two writers in.
-	lock := newFileLock(v.path + ".lock")
+	lock := privdir.FileLock(v.path + ".lock")
 	ctx, cancel := context.WithTimeout(context.Background(), vaultLockWait)
 	defer cancel()
 	if _, err := lock.TryLockContext(ctx, lockRetry); err != nil {

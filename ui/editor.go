@@ -15,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/agent/proxy"
 	"github.com/tokentray/tokentray/auth"
@@ -546,6 +547,10 @@ func (ed *editor) runTest() {
 	ed.busy("Asking " + p.BaseURL + " for a token…")
 	ed.w.goBackground(func(ctx context.Context) {
 		tok, err := ed.fetch(ctx, p, typed)
+		var recordErr error
+		if err == nil {
+			recordErr = ed.recordTest(ctx, p.Name)
+		}
 		ed.w.do(func() {
 			ed.done()
 			if err != nil {
@@ -557,11 +562,27 @@ func (ed *editor) runTest() {
 			if tok.Scope != "" {
 				msg += " with scope " + tok.Scope
 			}
-			setInfo(ed.result, msg+". Nothing was saved.")
+			msg += ". Nothing was saved."
+			if recordErr != nil {
+				msg += " The access log could not record it: " + recordErr.Error()
+			}
+			setInfo(ed.result, msg)
 			ed.result.Importance = widget.SuccessImportance
 			ed.result.Refresh()
 		})
 	})
+}
+
+// recordTest notes in the access log that this process got a token of
+// profile by the Test: through the agent, or itself when none runs.
+func (ed *editor) recordTest(ctx context.Context, profile string) error {
+	err := ed.w.agent.Tested(ctx, profile)
+	if !errors.Is(err, localapi.ErrNotRunning) {
+		return err
+	}
+	pid, exe := access.Self()
+	_, err = access.Open(access.Path(ed.w.configPath)).Add(access.Record{Time: time.Now().UTC(), Profile: profile, Channel: access.ChannelTest, PID: pid, Exe: exe})
+	return err
 }
 
 func (ed *editor) fetch(ctx context.Context, p store.Profile, typed store.Secrets) (auth.Token, error) {

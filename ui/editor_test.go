@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
+	"github.com/tokentray/tokentray/agent/access"
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
@@ -370,8 +372,10 @@ func TestEditorTestButton(t *testing.T) {
 	if web.Acquires() != 2 || web.Revocations() != 1 || web.ValidAccessTokens() != 0 {
 		t.Errorf("the web server saw %d acquires and %d revocations and has %d access tokens valid, want 2, 1 and none", web.Acquires(), web.Revocations(), web.ValidAccessTokens())
 	}
-	if calls := ag.Calls(); len(calls) != 0 {
-		t.Errorf("Test asked the agent %q", calls)
+	// Each token granted is told to the agent's access log; the refused
+	// test was granted none.
+	if calls, want := ag.Calls(), []string{"tested work", "tested work"}; !slices.Equal(calls, want) {
+		t.Errorf("Test asked the agent %q, want %q", calls, want)
 	}
 	for _, s := range visibleTexts(t, w) {
 		if strings.Contains(s, testSecret) {
@@ -549,5 +553,34 @@ func TestEditorProxy(t *testing.T) {
 	}
 	if got := proxyOf(); got != "" {
 		t.Errorf("after clearing the field the proxy is %q, want none", got)
+	}
+}
+
+// With no agent running, the window records its Test in the access log
+// itself, naming its own process.
+func TestEditorTestRecordedWithoutAgent(t *testing.T) {
+	identity := authtest.NewIdentityServer("key-1", testSecret)
+	defer identity.Close()
+	ag := newFakeAgent()
+	ag.testedErr = localapi.ErrNotRunning
+	w, path := newTestWindow(t, ag)
+	ed := editorOf(t, w)
+	test.Type(ed.name, "draft")
+	ed.baseURL.SetText(identity.URL)
+	test.Type(ed.secret, testSecret)
+	test.Type(ed.clientKey, "key-1")
+	test.Tap(ed.test)
+	settle(w)
+	if !strings.HasPrefix(ed.result.Text, "Test passed") || strings.Contains(ed.result.Text, "access log") {
+		t.Errorf("result %q, want a pass recorded without complaint", ed.result.Text)
+	}
+	records, err := access.Read(access.Path(path), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, _ := os.Executable()
+	self, _ = filepath.EvalSymlinks(self)
+	if len(records) != 1 || records[0].Channel != access.ChannelTest || records[0].Profile != "draft" || records[0].PID != os.Getpid() || records[0].Exe != self {
+		t.Errorf("records %+v; want one test of draft by pid %d, %s", records, os.Getpid(), self)
 	}
 }

@@ -30,6 +30,9 @@ type Agent interface {
 	CopyHeader(ctx context.Context, profile string) (localapi.TokenResponse, error)
 	Refresh(ctx context.Context, profile string) error
 	Reload(ctx context.Context) error
+	// Tested tells the agent's access log that the window's Test was
+	// granted a token of profile.
+	Tested(ctx context.Context, profile string) error
 }
 
 // reconnectDelay is how long the window waits before following the

@@ -43,6 +43,7 @@ type fakeAgent struct {
 	reloadErr  error
 	token      localapi.TokenResponse
 	tokenErr   error
+	testedErr  error
 }
 
 func newFakeAgent(initial ...auth.Event) *fakeAgent {
@@ -113,6 +114,13 @@ func (f *fakeAgent) Reload(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.reloadErr
+}
+
+func (f *fakeAgent) Tested(_ context.Context, profile string) error {
+	f.record("tested " + profile)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.testedErr
 }
 
 func (f *fakeAgent) Calls() []string {

@@ -6,6 +6,7 @@ package access
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ const (
 	ChannelExec  = "exec"  // `tokentray exec`, into a child's environment
 	ChannelCopy  = "copy"  // the clipboard, from the tray or the window
 	ChannelProxy = "proxy" // a client connection to a profile's proxy
+	ChannelTest  = "test"  // the window's Test, granted to the window itself
 )
 
 // Record is one time a token left the agent.
@@ -46,12 +48,18 @@ func Path(configPath string) string {
 	return filepath.Join(filepath.Dir(configPath), "access.jsonl")
 }
 
-// Log appends records to a file of one JSON object per line, 0600. One
-// agent writes it; readers take it as it is.
+// Log appends records to a file of one JSON object per line, 0600. The
+// agent writes it, and so does the CLI that got a token with no agent
+// running: each Add holds a file lock beside it, so that writers in other
+// processes neither interleave nor undo each other's drop of the oldest.
 type Log struct {
-	path  string
-	mu    sync.Mutex
-	count int // records in the file; -1 until read
+	path string
+	mu   sync.Mutex
+	// count is the records in the file as this Log last left it, which
+	// last describes; count is -1 until the file is first read. A file
+	// changed since by another process is read again.
+	count int
+	last  os.FileInfo
 	// seen holds each profile and executable pair recorded since the
 	// file was first read, dropped records included.
 	seen map[[2]string]bool
@@ -59,6 +67,9 @@ type Log struct {
 
 // Open returns the log at path; the file is made at the first Add.
 func Open(path string) *Log { return &Log{path: path, count: -1} }
+
+// lockWait bounds the wait for another process's Add: a few file writes.
+const lockWait = 10 * time.Second
 
 // Add appends r, dropping the oldest records when the file is full. first
 // says that r's executable never had r's profile's token before.
@@ -70,34 +81,39 @@ func (l *Log) Add(r Record) (first bool, err error) {
 	line = append(line, '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if l.count < 0 {
-		records, err := Read(l.path, "")
-		if err != nil {
-			return false, err
-		}
-		l.count = len(records)
-		l.seen = map[[2]string]bool{}
-		for _, old := range records {
-			l.seen[[2]string{old.Profile, old.Exe}] = true
-		}
+	if err := privdir.EnsureConfig(filepath.Dir(l.path)); err != nil {
+		return false, fmt.Errorf("access log: %w", err)
+	}
+	// The lock file stays for good: deleting it while another process
+	// waits on it would let two writers in.
+	lock := privdir.FileLock(l.path + ".lock")
+	ctx, cancel := context.WithTimeout(context.Background(), lockWait)
+	defer cancel()
+	if _, err := lock.TryLockContext(ctx, 10*time.Millisecond); err != nil {
+		return false, fmt.Errorf("waiting for the lock of the access log %s: %w", l.path, err)
+	}
+	defer lock.Close()
+	if err := l.catchUp(); err != nil {
+		return false, err
 	}
 	if l.count >= MaxRecords {
 		if err := l.drop(MaxRecords / 4); err != nil {
 			return false, err
 		}
 	}
-	if err := privdir.EnsureConfig(filepath.Dir(l.path)); err != nil {
-		return false, fmt.Errorf("access log: %w", err)
-	}
 	f, err := os.OpenFile(l.path, os.O_WRONLY|os.O_APPEND|os.O_CREATE|privdir.NoFollow, 0o600)
 	if err != nil {
 		return false, fmt.Errorf("access log: %w", err)
 	}
 	_, err = f.Write(line)
+	if err == nil {
+		l.last, err = f.Stat()
+	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
+		l.count = -1 // what is in the file is unknown now
 		return false, fmt.Errorf("access log %s: %w", l.path, err)
 	}
 	l.count++
@@ -105,6 +121,30 @@ func (l *Log) Add(r Record) (first bool, err error) {
 	first = r.Exe != "" && !l.seen[key]
 	l.seen[key] = true
 	return first, nil
+}
+
+// catchUp reads the file again unless it is as this Log left it: at the
+// first Add, and after another process appended or dropped records.
+func (l *Log) catchUp() error {
+	fi, err := os.Stat(l.path)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("access log: %w", err)
+	}
+	if l.count >= 0 && (fi == nil) == (l.last == nil) && (fi == nil || os.SameFile(fi, l.last) && fi.Size() == l.last.Size()) {
+		return nil
+	}
+	records, err := Read(l.path, "")
+	if err != nil {
+		return err
+	}
+	l.count, l.last = len(records), fi
+	if l.seen == nil {
+		l.seen = map[[2]string]bool{}
+	}
+	for _, old := range records {
+		l.seen[[2]string{old.Profile, old.Exe}] = true
+	}
+	return nil
 }
 
 // drop rewrites the file without its n oldest records, through a temporary
@@ -137,7 +177,7 @@ func (l *Log) drop(n int) error {
 		os.Remove(tmp.Name())
 		return fmt.Errorf("access log %s: %w", l.path, err)
 	}
-	l.count = len(records)
+	l.count, l.last = len(records), nil // the append after it stats the new file
 	return nil
 }
 

@@ -1,9 +1,11 @@
 package access
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -85,5 +87,74 @@ func TestFirstUse(t *testing.T) {
 	}
 	if first, err := Open(path).Add(Record{Profile: "b", Exe: "/usr/bin/curl"}); first || err != nil {
 		t.Errorf("after a reopen, a program seen before counts as new: %v, %v", first, err)
+	}
+}
+
+// Writers in several processes (here Logs of their own, each locking the
+// file as a process does) lose no record and keep the file bounded: each
+// sees the others' records when it counts, and none undoes another's drop.
+func TestConcurrentWritersShareTheBound(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.jsonl")
+	const writers, each = 4, MaxRecords/2 // together past the bound
+	var wg sync.WaitGroup
+	for w := range writers {
+		l := Open(path)
+		wg.Go(func() {
+			for i := range each {
+				if _, err := l.Add(Record{Profile: "p", Channel: ChannelToken, PID: w*each + i + 1}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	all, err := Read(path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := os.ReadFile(path)
+	if lines := bytes.Count(raw, []byte("\n")); lines != len(all) {
+		t.Errorf("%d lines but %d records: writes interleaved", lines, len(all))
+	}
+	if len(all) > MaxRecords || len(all) < MaxRecords-MaxRecords/4 {
+		t.Errorf("%d records after %d from %d writers; want the bound of %d kept", len(all), writers*each, writers, MaxRecords)
+	}
+	// The newest records of every writer survive: nothing written after
+	// the last drop was lost.
+	last := map[int]bool{}
+	for _, r := range all {
+		last[(r.PID-1)/each] = true
+	}
+	for w := range writers {
+		if !last[w] {
+			t.Errorf("no record of writer %d survived", w)
+		}
+	}
+}
+
+// An agent's Log counts the records another process appended meanwhile,
+// so the file still drops its oldest at the bound.
+func TestOtherWritersCounted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "access.jsonl")
+	agent, cli := Open(path), Open(path)
+	if _, err := agent.Add(Record{Profile: "p", PID: 1}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range MaxRecords - 1 {
+		if _, err := cli.Add(Record{Profile: "p", PID: i + 2, Exe: "/bin/sh"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	first, err := agent.Add(Record{Profile: "p", PID: MaxRecords + 1, Exe: "/bin/sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first {
+		t.Error("a program another process recorded counts as new")
+	}
+	all, _ := Read(path, "")
+	if want := MaxRecords - MaxRecords/4 + 1; len(all) != want || all[len(all)-1].PID != MaxRecords+1 {
+		t.Errorf("%d records, last pid %d; want %d ending with the agent's", len(all), all[len(all)-1].PID, want)
 	}
 }

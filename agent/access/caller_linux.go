@@ -112,3 +112,9 @@ func parentPID(pid int) int {
 	ppid, _ := strconv.Atoi(fields[1])
 	return ppid
 }
+
+// Self names this process as Caller names others: its pid and executable.
+func Self() (int, string) {
+	exe, _ := os.Readlink("/proc/self/exe")
+	return os.Getpid(), exe
+}

@@ -2,7 +2,10 @@
 
 package access
 
-import "net"
+import (
+	"net"
+	"os"
+)
 
 // PeerPID cannot tell the peer here: records carry no process.
 func PeerPID(net.Conn) int { return 0 }
@@ -12,3 +15,6 @@ func SocketPID(uint64) int { return 0 }
 
 // Caller cannot name the executable here; the pid is kept.
 func Caller(pid int) (int, string) { return max(pid, 0), "" }
+
+// Self names this process as Caller names others: its pid.
+func Self() (int, string) { return os.Getpid(), "" }

@@ -85,14 +85,7 @@ func TestProxyAndAccessLog(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	var records []access.Record
-	for line := range strings.Lines(c.must("", "access", "--json")) {
-		var r access.Record
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			t.Fatalf("access --json line %q: %v", line, err)
-		}
-		records = append(records, r)
-	}
+	records := accessRecords(t, c)
 	curlExe, _ := filepath.EvalSymlinks(curl)
 	shExe, _ := filepath.EvalSymlinks("/bin/sh")
 	self, _ := os.Executable()
@@ -117,5 +110,52 @@ func TestProxyAndAccessLog(t *testing.T) {
 	if conn, err := net.Dial("tcp", addr); err == nil {
 		conn.Close()
 		t.Errorf("%s still answers after --off", addr)
+	}
+}
+
+// accessRecords are the records `tokentray access --json` prints.
+func accessRecords(t *testing.T, c *cli) []access.Record {
+	t.Helper()
+	var records []access.Record
+	for line := range strings.Lines(c.must("", "access", "--json")) {
+		var r access.Record
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("access --json line %q: %v", line, err)
+		}
+		records = append(records, r)
+	}
+	return records
+}
+
+// With no agent running, `token` and `exec` read the keychain themselves
+// and record it in the same access log, naming the script that ran them.
+func TestAccessWithoutAgent(t *testing.T) {
+	env, _ := desktop(t)
+	id := authtest.NewIdentityServer("key-solo", "secret-solo")
+	defer id.Close()
+	c := newCLI(t, env, "secret-solo")
+	c.must("secret-solo\n", "add", "solo", "--url", id.URL, "--client-key", "key-solo")
+	script := filepath.Join(t.TempDir(), "script.sh")
+	// Commands after each, so that the shell cannot exec tokentray in its
+	// own place.
+	body := `"$1" token solo >/dev/null || exit 1` + "\n" + `"$1" exec solo -- true || exit 1` + "\nexit 0\n"
+	if err := os.WriteFile(script, []byte(body), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sh := exec.Command("/bin/sh", script, binary)
+	sh.Env = env
+	if out, err := sh.CombinedOutput(); err != nil {
+		t.Fatalf("the script: %v: %s", err, out)
+	}
+	shExe, _ := filepath.EvalSymlinks("/bin/sh")
+	records := accessRecords(t, c)
+	want := []string{access.ChannelToken, access.ChannelExec}
+	if len(records) != len(want) {
+		t.Fatalf("access records %+v; want %v by %s", records, want, shExe)
+	}
+	for i, channel := range want {
+		if r := records[i]; r.Channel != channel || r.Exe != shExe || r.Profile != "solo" || r.PID != sh.Process.Pid {
+			t.Errorf("record %d: %+v; want %s by %s (pid %d)", i, r, channel, shExe, sh.Process.Pid)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/tokentray/tokentray/agent"
@@ -48,8 +49,8 @@ func runToken(ctx context.Context, args []string, std stdio) error {
 }
 
 // tokenOf asks the agent, and works on the keychain itself when none runs.
-// via is the channel the agent's access log records: access.ChannelToken
-// or access.ChannelExec.
+// via is the channel the access log records, by the agent or else here:
+// access.ChannelToken or access.ChannelExec.
 func tokenOf(ctx context.Context, name, via string) (string, error) {
 	client, err := localapi.DefaultClient()
 	if err != nil {
@@ -74,6 +75,9 @@ func tokenOf(ctx context.Context, name, via string) (string, error) {
 	if err != nil {
 		return "", withRemedy(name, err)
 	}
+	// Recorded as the agent would have: the caller is the process that
+	// ran this one.
+	tokens.Record(name, via, os.Getpid())
 	return tok.AccessToken, nil
 }
 

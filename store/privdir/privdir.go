@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/gofrs/flock"
 )
 
 // ErrNotPrivate is wrapped by the error for a directory Tokentray will not
@@ -78,4 +80,12 @@ func fallbackOnce(dir string, log func()) {
 	if _, seen := fallbacksLogged.LoadOrStore(dir, true); !seen {
 		log()
 	}
+}
+
+// FileLock returns a lock on the file at path (made 0600 when missing)
+// that refuses a symlink there instead of following it to a file of
+// someone else's choosing. Put it in a directory Ensure or EnsureConfig
+// checked.
+func FileLock(path string) *flock.Flock {
+	return flock.New(path, flock.SetPermissions(0o600), flock.SetFlag(os.O_CREATE|os.O_RDONLY|NoFollow))
 }
