@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store"
 )
@@ -144,6 +145,28 @@ func TestProxyRenewsRevokedToken(t *testing.T) {
 	}
 	if status, _ := get(t, proxyURL+"/x"); status != 200 || id.Refreshes()-refreshes != 1 {
 		t.Errorf("the next request: %d, %d refreshes in all; want 200 and no more", status, id.Refreshes()-refreshes)
+	}
+}
+
+// An API that refuses even the renewed token has that shown in the
+// profile's state, which the tray, list and window read, and not only in
+// the agent's log.
+func TestProxyRefusalShowsInState(t *testing.T) {
+	id := authtest.NewIdentityServer("key", "secret")
+	defer id.Close()
+	api := apiServer(t, id, func(string) bool { return true })
+	proxyURL, tokens := startProxy(t, api.URL, id)
+	if status, _ := get(t, proxyURL+"/x"); status != http.StatusUnauthorized {
+		t.Fatalf("status %d; want the API's 401", status)
+	}
+	var e auth.Event
+	for _, ev := range tokens.Events() {
+		if ev.Profile == "work" {
+			e = ev
+		}
+	}
+	if e.State != auth.StateValid || !strings.Contains(e.Refused, api.URL) {
+		t.Errorf("state after a refused renewal: %+v; want valid, refused by %s", e, api.URL)
 	}
 }
 

@@ -40,3 +40,12 @@ func (t *Tokens) Renew(ctx context.Context, profile string) (auth.Token, error) 
 		}
 	}
 }
+
+// Refused puts in profile's state that its API refuses the token
+// accessToken (why "" takes that back): the proxy saw a 401 that a
+// renewal did not cure. The tray, `list` and the window show it.
+func (t *Tokens) Refused(profile, accessToken, why string) {
+	if k := t.keep(); k != nil {
+		k.Refused(profile, accessToken, why)
+	}
+}

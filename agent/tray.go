@@ -286,6 +286,7 @@ type overall int
 
 const (
 	allValid     overall = iota // also while refreshing, before the first token, and with no profiles
+	someRefused                 // an API refuses a valid token (Event.Refused)
 	someRetrying                // a refresh failed and will be retried
 	someKeychain                // a profile's keychain does not answer; it will be retried
 	someNeedYou                 // a profile's credentials were refused
@@ -301,6 +302,10 @@ func worst(events []auth.Event) overall {
 			w = someKeychain
 		case auth.StateRetrying:
 			w = max(w, someRetrying)
+		case auth.StateValid:
+			if e.Refused != "" {
+				w = max(w, someRefused)
+			}
 		}
 	}
 	return w
@@ -310,7 +315,7 @@ func (o overall) image() []byte {
 	switch o {
 	case someNeedYou:
 		return assets.TrayNeedsYou
-	case someRetrying, someKeychain:
+	case someRefused, someRetrying, someKeychain:
 		return assets.TrayRetrying
 	default:
 		return assets.TrayValid
@@ -326,6 +331,8 @@ func tooltip(o overall, events []auth.Event, needYou []string) string {
 		return "Tokentray: " + strings.Join(needYou, ", ") + " need you"
 	case o == someRetrying:
 		return "Tokentray: retrying a refresh"
+	case o == someRefused:
+		return "Tokentray: an API refuses a token"
 	case o == someKeychain:
 		return "Tokentray: the keychain is not answering"
 	case len(events) == 0:
@@ -348,6 +355,8 @@ func statusLine(e auth.Event, now time.Time) string {
 		switch {
 		case left <= 0:
 			return "Expired · renewing"
+		case e.Refused != "":
+			return "Refused by its API: " + shorten(e.Refused)
 		case !relativeTimes:
 			return "Valid until " + e.Expiry.Local().Format("15:04")
 		default:

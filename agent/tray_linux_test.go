@@ -25,6 +25,7 @@ func TestStatusLine(t *testing.T) {
 		{auth.Event{State: auth.StateValid, Expiry: now.Add(5*time.Hour + 59*time.Minute)}, "Valid · expires in 5 h"},
 		{auth.Event{State: auth.StateValid, Expiry: now.Add(72 * time.Hour)}, "Valid · expires in 3 days"},
 		{auth.Event{State: auth.StateValid, Expiry: now.Add(-time.Minute)}, "Expired · renewing"},
+		{auth.Event{State: auth.StateValid, Expiry: now.Add(time.Hour), Refused: "https://api.example.com answers 401"}, "Refused by its API: https://api.example.com answers 401"},
 		{auth.Event{State: auth.StateRefreshing, Expiry: now.Add(time.Hour)}, "Refreshing…"},
 		{auth.Event{State: auth.StateRetrying, RetryAt: now.Add(30 * time.Second), Err: "server error 503"}, "Retrying in 30 s: server error 503"},
 		{auth.Event{State: auth.StateRetrying, RetryAt: now.Add(-time.Second), Err: "server error 503"}, "Retrying now: server error 503"},
@@ -60,6 +61,8 @@ func TestWorst(t *testing.T) {
 		{ev(auth.StateKeychain, auth.StateRetrying), someKeychain},
 		{ev(auth.StateRetrying, auth.StateKeychain), someKeychain},
 		{ev(auth.StateKeychain, auth.StateNeedsUser), someNeedYou},
+		{[]auth.Event{{State: auth.StateValid, Refused: "401"}, {State: auth.StateNone}}, someRefused},
+		{[]auth.Event{{State: auth.StateValid, Refused: "401"}, {State: auth.StateRetrying}}, someRetrying},
 	} {
 		if got := worst(tc.events); got != tc.want {
 			t.Errorf("worst(%v) = %d, want %d", tc.events, got, tc.want)
@@ -79,6 +82,7 @@ func TestTooltip(t *testing.T) {
 		{allValid, valid, nil, "Tokentray: every token valid"},
 		{someRetrying, valid, nil, "Tokentray: retrying a refresh"},
 		{someKeychain, valid, nil, "Tokentray: the keychain is not answering"},
+		{someRefused, valid, nil, "Tokentray: an API refuses a token"},
 		{someNeedYou, valid, []string{"work"}, "Tokentray: work needs you"},
 		{someNeedYou, valid, []string{"work", "home"}, "Tokentray: work, home need you"},
 	} {

@@ -102,6 +102,10 @@ type Event struct {
 	Expiry  time.Time `json:"expiry,omitzero"`   // of the token held; zero when none
 	RetryAt time.Time `json:"retry_at,omitzero"` // when Retrying or Keychain: the next attempt
 	Err     string    `json:"error,omitempty"`   // when Retrying, NeedsUser or Keychain
+	// Refused is why the API the token is for refuses the token held, as
+	// reported with Keeper.Refused: a state of its own would hide that
+	// the token is valid where it was granted.
+	Refused string `json:"refused,omitempty"`
 }
 
 // eventJSON is Event on the wire. StateKeychain travels as "retrying" with
@@ -115,13 +119,14 @@ type eventJSON struct {
 	Expiry  time.Time `json:"expiry,omitzero"`
 	RetryAt time.Time `json:"retry_at,omitzero"`
 	Err     string    `json:"error,omitempty"`
+	Refused string    `json:"refused,omitempty"`
 }
 
 const waitingKeychain = "keychain"
 
 // MarshalJSON writes e as older readers can read it too (see eventJSON).
 func (e Event) MarshalJSON() ([]byte, error) {
-	w := eventJSON{Profile: e.Profile, State: e.State, Expiry: e.Expiry, RetryAt: e.RetryAt, Err: e.Err}
+	w := eventJSON{Profile: e.Profile, State: e.State, Expiry: e.Expiry, RetryAt: e.RetryAt, Err: e.Err, Refused: e.Refused}
 	if e.State == StateKeychain {
 		w.State, w.Waiting = StateRetrying, waitingKeychain
 	}
@@ -137,7 +142,7 @@ func (e *Event) UnmarshalJSON(b []byte) error {
 	if w.State == StateRetrying && w.Waiting == waitingKeychain {
 		w.State = StateKeychain
 	}
-	*e = Event{Profile: w.Profile, State: w.State, Expiry: w.Expiry, RetryAt: w.RetryAt, Err: w.Err}
+	*e = Event{Profile: w.Profile, State: w.State, Expiry: w.Expiry, RetryAt: w.RetryAt, Err: w.Err, Refused: w.Refused}
 	return nil
 }
 
@@ -224,6 +229,7 @@ type kept struct {
 	index     int       // in the queue; -1 when not scheduled
 	call      *call     // the refresh in flight
 	last      Event     // as last reported
+	refused   string    // why the API refuses tok (Refused); "" when not known to
 }
 
 // retrying reports whether p's last refresh failed and another is
@@ -388,6 +394,26 @@ func (k *Keeper) RefreshNow(profile string) error {
 	k.mu.Unlock()
 	k.flush()
 	return nil
+}
+
+// Refused notes that the API the token is for refuses profile's token
+// accessToken although it was granted and has not expired (a wrong scope,
+// a base URL that needs other credentials), and why, in words without a
+// secret; why "" says that it accepts it again. The note shows in the
+// profile's Event as Refused until then, or until a new token replaces
+// that one; a note about a token no longer held is ignored. The agent's
+// proxy reports a 401 that a renewal did not cure.
+func (k *Keeper) Refused(profile, accessToken, why string) {
+	k.mu.Lock()
+	p, ok := k.profiles[profile]
+	if k.closed || !ok || p.tok.AccessToken != accessToken || p.refused == why {
+		k.mu.Unlock()
+		return
+	}
+	p.refused = why
+	k.report(p)
+	k.mu.Unlock()
+	k.flush()
 }
 
 // Recheck re-examines every profile against the wall clock now: tokens that
@@ -597,7 +623,7 @@ func (k *Keeper) finish(p *kept, tok Token, err error) (Token, error) {
 		return tok, err
 	}
 	if tok.AccessToken != "" && tok.AccessToken != p.tok.AccessToken {
-		p.tok, p.obtained = tok, now
+		p.tok, p.obtained, p.refused = tok, now, ""
 	}
 	if err == nil {
 		p.state, p.err, p.failures = StateValid, nil, 0
@@ -710,6 +736,7 @@ func (k *Keeper) event(p *kept) Event {
 	if p.err != nil && (p.retrying() || p.state == StateNeedsUser) {
 		e.Err = p.err.Error()
 	}
+	e.Refused = p.refused
 	return e
 }
 
@@ -717,7 +744,7 @@ func (k *Keeper) event(p *kept) Event {
 // new retry time alone is not news.
 func (k *Keeper) report(p *kept) {
 	e := k.event(p)
-	if e.State == p.last.State && e.Expiry.Equal(p.last.Expiry) && e.Err == p.last.Err && p.last.Profile != "" {
+	if e.State == p.last.State && e.Expiry.Equal(p.last.Expiry) && e.Err == p.last.Err && e.Refused == p.last.Refused && p.last.Profile != "" {
 		return
 	}
 	p.last = e

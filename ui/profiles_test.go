@@ -33,6 +33,8 @@ func TestProfileStatusTexts(t *testing.T) {
 		{"valid", auth.Event{State: auth.StateValid, Expiry: expiry}, true, nil, "Valid · expires in 42 min", widget.MediumImportance},
 		{"valid for long", auth.Event{State: auth.StateValid, Expiry: testNow.Add(26*time.Hour + 5*time.Minute)}, true, nil, "Valid · expires in 26 h", widget.MediumImportance},
 		{"expired", auth.Event{State: auth.StateValid, Expiry: testNow.Add(-time.Second)}, true, nil, "Expired · renewing", widget.WarningImportance},
+		{"refused", auth.Event{State: auth.StateValid, Expiry: expiry, Refused: "https://api.example.com answers 401"}, true, nil,
+			"Refused by its API: https://api.example.com answers 401 · token valid for 42 min", widget.WarningImportance},
 		{"refreshing", auth.Event{State: auth.StateRefreshing, Expiry: expiry}, true, nil, "Refreshing…", widget.MediumImportance},
 		{"retrying", auth.Event{State: auth.StateRetrying, RetryAt: retryAt, Err: "server error 503"}, true, nil, "Retrying in 30 s: server error 503", widget.WarningImportance},
 		{"retrying with a token", auth.Event{State: auth.StateRetrying, RetryAt: retryAt, Expiry: expiry, Err: "server error 503"}, true, nil,

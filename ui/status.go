@@ -39,6 +39,9 @@ func profileStatus(e auth.Event, known bool, agentErr error, now time.Time) stat
 		if !e.Expiry.After(now) {
 			return status{"Expired · renewing", widget.WarningImportance, theme.NewWarningThemedResource(theme.HistoryIcon())}
 		}
+		if e.Refused != "" {
+			return status{"Refused by its API: " + e.Refused + " · token valid for " + localapi.TimeLeft(e.Expiry.Sub(now)), widget.WarningImportance, theme.NewWarningThemedResource(theme.WarningIcon())}
+		}
 		return status{"Valid · expires in " + localapi.TimeLeft(e.Expiry.Sub(now)), widget.MediumImportance, theme.NewSuccessThemedResource(theme.ConfirmIcon())}
 	case auth.StateRefreshing:
 		return status{"Refreshing…", widget.MediumImportance, theme.NewPrimaryThemedResource(theme.ViewRefreshIcon())}

@@ -95,7 +95,7 @@ func TestFirstUse(t *testing.T) {
 // sees the others' records when it counts, and none undoes another's drop.
 func TestConcurrentWritersShareTheBound(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "access.jsonl")
-	const writers, each = 4, MaxRecords/2 // together past the bound
+	const writers, each = 4, MaxRecords / 2 // together past the bound
 	var wg sync.WaitGroup
 	for w := range writers {
 		l := Open(path)

@@ -15,6 +15,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tokentray/tokentray/auth"
@@ -27,6 +28,10 @@ type Tokens interface {
 	// Renew obtains a new token of profile now, replacing one the server
 	// refused, and returns it.
 	Renew(ctx context.Context, profile string) (auth.Token, error)
+	// Refused says that the upstream refuses profile's token accessToken
+	// even after a renewal, and why; why "" that it accepts it again. The
+	// profile's state shows it.
+	Refused(profile, accessToken, why string)
 }
 
 // MinRenewInterval is how often at most an upstream's 401 makes the proxy
@@ -49,6 +54,10 @@ type Proxy struct {
 
 	renewMu   sync.Mutex
 	lastRenew time.Time
+	// refused is set while the profile's state says the upstream refuses
+	// its token, so that a request it accepts clears that at the cost of
+	// one atomic load per request.
+	refused atomic.Bool
 }
 
 // Options tune a Proxy; the zero value is the production setting.
@@ -229,16 +238,25 @@ type renewing struct {
 
 func (t *renewing) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := t.next.RoundTrip(req)
-	if err != nil || resp.StatusCode != http.StatusUnauthorized {
+	if err != nil {
 		return resp, err
 	}
-	rejected := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
-	tok, err := t.p.renew(req.Context(), rejected)
+	sent := strings.TrimPrefix(req.Header.Get("Authorization"), "Bearer ")
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.p.accepted(sent)
+		return resp, nil
+	}
+	tok, err := t.p.renew(req.Context(), sent)
 	if err != nil {
 		log.Printf("proxy %s: the upstream refused the token and renewing it failed: %v", t.p.profile, err)
 		return resp, nil
 	}
-	if tok.AccessToken == rejected || !replayable(req) {
+	if tok.AccessToken == sent {
+		// Renewed a moment ago, and refused all the same.
+		t.p.stillRefused(sent)
+		return resp, nil
+	}
+	if !replayable(req) {
 		return resp, nil
 	}
 	// Drained, the connection is kept for the retry.
@@ -246,7 +264,25 @@ func (t *renewing) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body.Close()
 	retry := req.Clone(req.Context())
 	retry.Header.Set("Authorization", "Bearer "+tok.AccessToken)
-	return t.next.RoundTrip(retry)
+	resp, err = t.next.RoundTrip(retry)
+	if err == nil && resp.StatusCode == http.StatusUnauthorized {
+		t.p.stillRefused(tok.AccessToken)
+	}
+	return resp, err
+}
+
+// stillRefused puts in the profile's state that the upstream refuses a
+// token renewed because it refused the one before: no renewal will help.
+func (p *Proxy) stillRefused(token string) {
+	p.refused.Store(true)
+	p.tokens.Refused(p.profile, token, fmt.Sprintf("%s answers 401 (unauthorized) to a token renewed for it; check the profile's scope and base URL", p.base.Redacted()))
+}
+
+// accepted takes back stillRefused once the upstream accepts a token.
+func (p *Proxy) accepted(token string) {
+	if p.refused.Load() && p.refused.CompareAndSwap(true, false) {
+		p.tokens.Refused(p.profile, token, "")
+	}
 }
 
 // replayable is a request that may be sent twice with the same effect and

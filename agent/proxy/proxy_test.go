@@ -20,13 +20,31 @@ import (
 	"github.com/tokentray/tokentray/auth"
 )
 
-// fakeTokens hands out "tok-N"; Renew moves on to the next N.
+// fakeTokens hands out "tok-N"; Renew moves on to the next N. refused
+// holds what Refused was last told, by token.
 type fakeTokens struct {
 	mu      sync.Mutex
 	n       int
 	err     error
 	asked   atomic.Int32
 	renewed atomic.Int32
+	refused map[string]string
+}
+
+func (f *fakeTokens) Refused(_, accessToken, why string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.refused == nil {
+		f.refused = map[string]string{}
+	}
+	f.refused[accessToken] = why
+}
+
+func (f *fakeTokens) refusal(accessToken string) (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	why, ok := f.refused[accessToken]
+	return why, ok
 }
 
 func (f *fakeTokens) Token(context.Context, string) (auth.Token, error) {
@@ -263,6 +281,56 @@ func TestUnauthorizedRenewsOnce(t *testing.T) {
 	// refused as before.
 	if n := tokens.renewed.Load(); n != 1 {
 		t.Errorf("a second refusal within %v renewed again (%d renewals)", MinRenewInterval, n)
+	}
+}
+
+// A 401 that the one renewal does not cure goes into the profile's state,
+// naming the upstream, and out of it once the upstream accepts the token.
+func TestPersistentRefusalInState(t *testing.T) {
+	tokens := &fakeTokens{}
+	var accept atomic.Bool
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !accept.Load() {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		fmt.Fprint(w, "ok")
+	}))
+	defer upstream.Close()
+	proxyURL := start(t, upstream.URL, tokens, Options{})
+	status := func() int {
+		t.Helper()
+		resp, err := http.Get(proxyURL + "/x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if got := status(); got != http.StatusUnauthorized {
+		t.Fatalf("status %d; want the upstream's 401", got)
+	}
+	why, ok := tokens.refusal("tok-1")
+	if !ok || !strings.Contains(why, upstream.URL) || !strings.Contains(why, "401") {
+		t.Errorf("after a 401 to the renewed token the state says %q; want the upstream named", why)
+	}
+	if _, ok := tokens.refusal("tok-0"); ok {
+		t.Error("the first 401, which the renewal may cure, went into the state")
+	}
+	// Within MinRenewInterval the same token is refused again: still said.
+	tokens.Refused("work", "tok-1", "")
+	if got := status(); got != http.StatusUnauthorized || tokens.renewed.Load() != 1 {
+		t.Fatalf("second request: %d after %d renewals", got, tokens.renewed.Load())
+	}
+	if why, _ := tokens.refusal("tok-1"); why == "" {
+		t.Error("a second refusal of the renewed token is not in the state")
+	}
+	accept.Store(true)
+	if got := status(); got != 200 {
+		t.Fatalf("status %d once the upstream accepts", got)
+	}
+	if why, ok := tokens.refusal("tok-1"); !ok || why != "" {
+		t.Errorf("after the upstream accepted the token the state says %q; want it cleared", why)
 	}
 }
 

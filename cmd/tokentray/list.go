@@ -18,8 +18,10 @@ var listCommand = command{
 	synopsis: "tokentray list [--json]",
 	help: `List every profile with its flow, base URL, token state and expiry;
 never a secret. The running agent says what it holds: "valid", "expired",
-"none", "refreshing", "retrying" or "needs user" (with the reason). With no
-agent the keychain's token records say "valid", "expired" or "none".`,
+"none", "refreshing", "retrying" or "needs user" (with the reason), and
+"refused by its API" when the profile's proxy found its API refusing even
+a renewed token (--json: "refused" says why). With no agent the keychain's
+token records say "valid", "expired" or "none".`,
 	run: runList,
 }
 
@@ -32,7 +34,8 @@ type listEntry struct {
 	state   auth.State
 	Expiry  time.Time `json:"expiry,omitzero"`
 	Error   string    `json:"error,omitempty"`
-	Proxy   string    `json:"proxy,omitempty"` // where its local proxy listens
+	Refused string    `json:"refused,omitempty"` // why its API refuses the valid token
+	Proxy   string    `json:"proxy,omitempty"`   // where its local proxy listens
 }
 
 func runList(ctx context.Context, args []string, std stdio) error {
@@ -68,7 +71,11 @@ func runList(ctx context.Context, args []string, std stdio) error {
 		if !e.Expiry.IsZero() {
 			expires = e.Expiry.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Flow, e.BaseURL, e.State, expires)
+		state := e.State
+		if e.Refused != "" {
+			state += ", refused by its API"
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", e.Name, e.Flow, e.BaseURL, state, expires)
 	}
 	return w.Flush()
 }
@@ -95,7 +102,7 @@ func listStates(ctx context.Context, cfg *store.Config, now time.Time) ([]listEn
 		}
 		for i := range entries {
 			if e, ok := known[entries[i].Name]; ok {
-				entries[i].state, entries[i].Expiry, entries[i].Error = e.State, e.Expiry, e.Err
+				entries[i].state, entries[i].Expiry, entries[i].Error, entries[i].Refused = e.State, e.Expiry, e.Err, e.Refused
 			}
 		}
 	case errors.Is(err, localapi.ErrNotRunning):
