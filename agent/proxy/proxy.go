@@ -92,12 +92,15 @@ func New(profile, baseURL string, tokens Tokens, opts Options) (*Proxy, error) {
 		transport = t
 	}
 	p.rp = &httputil.ReverseProxy{
-		Rewrite:       p.rewrite,
-		Transport:     &renewing{next: transport, p: p},
-		FlushInterval: -1, // server-sent events pass at once
-		BufferPool:    bufferPool{},
-		ErrorHandler:  p.upstreamError,
-		ErrorLog:      log.New(io.Discard, "", 0), // upstreamError logs
+		Rewrite:   p.rewrite,
+		Transport: &renewing{next: transport, p: p},
+		// FlushInterval stays 0, not -1: ReverseProxy flushes server-sent
+		// events and bodies of unknown length at once by itself, and -1
+		// would also flush the headers of every other response from a
+		// timer of their own, a goroutine and a write more per request.
+		BufferPool:   bufferPool{},
+		ErrorHandler: p.upstreamError,
+		ErrorLog:     log.New(io.Discard, "", 0), // upstreamError logs
 	}
 	p.srv = &http.Server{
 		Handler:           p,

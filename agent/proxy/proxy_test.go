@@ -361,39 +361,44 @@ func TestOwnErrors(t *testing.T) {
 	check("upstream down", "unreachable")
 }
 
-// Server-sent events reach the client as they are sent: the upstream
-// sends the second only after the client read the first.
+// Server-sent events, and any body of unknown length (a stream of JSON
+// lines), reach the client as they are sent: the upstream sends the second
+// part only after the client read the first.
 func TestStreamsEvents(t *testing.T) {
-	first := make(chan struct{})
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/event-stream")
-		fmt.Fprint(w, "data: 1\n\n")
-		w.(http.Flusher).Flush()
-		select {
-		case <-first:
-		case <-r.Context().Done():
-			return
-		}
-		fmt.Fprint(w, "data: 2\n\n")
-	}))
-	defer upstream.Close()
-	proxyURL := start(t, upstream.URL, &fakeTokens{}, Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, "GET", proxyURL+"/events", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	r := bufio.NewReader(resp.Body)
-	if line, err := r.ReadString('\n'); line != "data: 1\n" {
-		t.Fatalf("first event: %q, %v (held back by the proxy?)", line, err)
-	}
-	close(first)
-	rest, err := io.ReadAll(r)
-	if string(rest) != "\ndata: 2\n\n" || err != nil {
-		t.Errorf("rest of the stream: %q, %v", rest, err)
+	for _, contentType := range []string{"text/event-stream", "application/x-ndjson"} {
+		t.Run(contentType, func(t *testing.T) {
+			first := make(chan struct{})
+			upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", contentType)
+				fmt.Fprint(w, "data: 1\n\n")
+				w.(http.Flusher).Flush()
+				select {
+				case <-first:
+				case <-r.Context().Done():
+					return
+				}
+				fmt.Fprint(w, "data: 2\n\n")
+			}))
+			defer upstream.Close()
+			proxyURL := start(t, upstream.URL, &fakeTokens{}, Options{})
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			req, _ := http.NewRequestWithContext(ctx, "GET", proxyURL+"/events", nil)
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			r := bufio.NewReader(resp.Body)
+			if line, err := r.ReadString('\n'); line != "data: 1\n" {
+				t.Fatalf("first event: %q, %v (held back by the proxy?)", line, err)
+			}
+			close(first)
+			rest, err := io.ReadAll(r)
+			if string(rest) != "\ndata: 2\n\n" || err != nil {
+				t.Errorf("rest of the stream: %q, %v", rest, err)
+			}
+		})
 	}
 }
 
