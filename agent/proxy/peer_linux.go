@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -16,9 +17,8 @@ import (
 )
 
 // peerOf finds who connected: SO_PEERCRED on a unix socket; for TCP the
-// owner of the client's socket in the kernel's socket table, as identd
-// did. Both ends are on this machine, so the client's socket is in the
-// same table as ours.
+// owner of the client's socket, as identd did. Both ends are on this
+// machine, so the client's socket is among this machine's own.
 func peerOf(c net.Conn) (Peer, error) {
 	switch c := c.(type) {
 	case *net.UnixConn:
@@ -43,18 +43,113 @@ func peerOf(c net.Conn) (Peer, error) {
 		}
 		client := c.RemoteAddr().(*net.TCPAddr).AddrPort()
 		server := c.LocalAddr().(*net.TCPAddr).AddrPort()
-		for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
-			p, found, err := socketOwner(table, client, server)
-			if err != nil {
-				return Peer{}, err
-			}
-			if found {
-				return p, nil
-			}
+		if p, err := diagOwner(client, server); err == nil {
+			return p, nil
 		}
-		return Peer{}, fmt.Errorf("the socket of client %s is not in the kernel's table (closed already?)", client)
+		// Netlink may be filtered (a sandbox); the text table says the same.
+		return tableOwner(client, server)
 	}
 	return Peer{}, fmt.Errorf("unexpected connection type %T", c)
+}
+
+// diagOwner asks the kernel's socket diagnostics (netlink, as ss does)
+// about the one socket from client to server. The kernel finds it in its
+// hash table, where the text table and a diagnostics dump (what netlink
+// libraries offer) walk every bucket: about half a millisecond per
+// connection against a few microseconds (BenchmarkPeerLookup).
+func diagOwner(client, server netip.AddrPort) (Peer, error) {
+	client, server = unmapped(client), unmapped(server)
+	family := unix.AF_INET6
+	if client.Addr().Is4() {
+		family = unix.AF_INET
+	}
+	// struct nlmsghdr, then struct inet_diag_req_v2 (linux/inet_diag.h).
+	req := make([]byte, unix.SizeofNlMsghdr+sizeofDiagReq)
+	ne := binary.NativeEndian
+	ne.PutUint32(req[0:], uint32(len(req)))
+	ne.PutUint16(req[4:], unix.SOCK_DIAG_BY_FAMILY)
+	ne.PutUint16(req[6:], unix.NLM_F_REQUEST)
+	body := req[unix.SizeofNlMsghdr:]
+	body[0], body[1] = byte(family), unix.IPPROTO_TCP
+	ne.PutUint32(body[4:], 0xffffffff) // in any state
+	id := body[8:]
+	putSockID(id, client, server)
+	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
+	if err != nil {
+		return Peer{}, fmt.Errorf("socket diagnostics: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendto(fd, req, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
+		return Peer{}, fmt.Errorf("socket diagnostics: %w", err)
+	}
+	// The kernel answers while handling the request: nothing to wait for.
+	answer := make([]byte, 512)
+	n, _, err := unix.Recvfrom(fd, answer, 0)
+	if err != nil {
+		return Peer{}, fmt.Errorf("socket diagnostics: %w", err)
+	}
+	answer = answer[:n]
+	if len(answer) < unix.SizeofNlMsghdr+4 {
+		return Peer{}, errors.New("socket diagnostics: short answer")
+	}
+	msg := answer[unix.SizeofNlMsghdr:]
+	switch ne.Uint16(answer[4:]) {
+	case unix.NLMSG_ERROR:
+		return Peer{}, fmt.Errorf("socket diagnostics about client %s: %w", client, unix.Errno(-int32(ne.Uint32(msg))))
+	case unix.SOCK_DIAG_BY_FAMILY:
+	default:
+		return Peer{}, fmt.Errorf("socket diagnostics: unexpected answer type %d", ne.Uint16(answer[4:]))
+	}
+	// struct inet_diag_msg: family, state, timer, retrans, the socket's
+	// id, then expires, rqueue, wqueue, uid and inode.
+	if len(msg) < sizeofDiagMsg {
+		return Peer{}, errors.New("socket diagnostics: short answer")
+	}
+	// Ports and addresses must be the ones asked about: not a listener
+	// the lookup fell back to.
+	if !bytes.Equal(msg[4:4+sockIDAddrs], id[:sockIDAddrs]) {
+		return Peer{}, fmt.Errorf("socket diagnostics: no socket of client %s", client)
+	}
+	inode := ne.Uint32(msg[68:])
+	if inode == 0 {
+		return Peer{}, fmt.Errorf("the socket of client %s is closed", client)
+	}
+	return Peer{UID: int(ne.Uint32(msg[64:])), Inode: uint64(inode)}, nil
+}
+
+const (
+	sizeofDiagReq = 56 // struct inet_diag_req_v2
+	sizeofDiagMsg = 72 // struct inet_diag_msg
+	sockIDAddrs   = 36 // the ports and addresses of struct inet_diag_sockid
+)
+
+// putSockID writes struct inet_diag_sockid for the socket from local to
+// remote: ports and addresses in network order, any interface, no cookie.
+func putSockID(id []byte, local, remote netip.AddrPort) {
+	binary.BigEndian.PutUint16(id[0:], local.Port())
+	binary.BigEndian.PutUint16(id[2:], remote.Port())
+	copy(id[4:20], local.Addr().AsSlice())
+	copy(id[20:36], remote.Addr().AsSlice())
+	binary.NativeEndian.PutUint32(id[40:], 0xffffffff) // INET_DIAG_NOCOOKIE
+	binary.NativeEndian.PutUint32(id[44:], 0xffffffff)
+}
+
+func unmapped(a netip.AddrPort) netip.AddrPort {
+	return netip.AddrPortFrom(a.Addr().Unmap(), a.Port())
+}
+
+// tableOwner finds the client's socket in /proc/net/tcp{,6}.
+func tableOwner(client, server netip.AddrPort) (Peer, error) {
+	for _, table := range []string{"/proc/net/tcp", "/proc/net/tcp6"} {
+		p, found, err := socketOwner(table, client, server)
+		if err != nil {
+			return Peer{}, err
+		}
+		if found {
+			return p, nil
+		}
+	}
+	return Peer{}, fmt.Errorf("the socket of client %s is not in the kernel's table (closed already?)", client)
 }
 
 // socketOwner looks up the socket whose local address is local and remote

@@ -17,7 +17,7 @@ import (
 	"testing"
 )
 
-// The kernel's socket table names the client's socket: its owner and its
+// The kernel names the client's socket: its owner and its
 // inode, which is the one the client holds.
 func TestTCPPeerFromSocketTable(t *testing.T) {
 	upstream := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
@@ -45,6 +45,80 @@ func TestTCPPeerFromSocketTable(t *testing.T) {
 		f.Close()
 		c.Close()
 	}
+}
+
+// Socket diagnostics and the text table name the same owner and socket,
+// on both families, so either may answer.
+func TestDiagAndTableAgree(t *testing.T) {
+	for _, host := range []string{"127.0.0.1", "[::1]"} {
+		ln, err := net.Listen("tcp", host+":0")
+		if err != nil {
+			t.Logf("%s: %v; skipped", host, err)
+			continue
+		}
+		defer ln.Close()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		server, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer server.Close()
+		client, local := server.RemoteAddr().(*net.TCPAddr), server.LocalAddr().(*net.TCPAddr)
+		fromDiag, err := diagOwner(client.AddrPort(), local.AddrPort())
+		if err != nil {
+			t.Fatalf("%s: socket diagnostics: %v", host, err)
+		}
+		fromTable, err := tableOwner(client.AddrPort(), local.AddrPort())
+		if err != nil {
+			t.Fatalf("%s: socket table: %v", host, err)
+		}
+		if fromDiag != fromTable || fromDiag.UID != os.Getuid() || fromDiag.Inode == 0 {
+			t.Errorf("%s: diagnostics say %+v, the table %+v; want both uid %d and the client's socket", host, fromDiag, fromTable, os.Getuid())
+		}
+		// The reverse direction is the server's socket, another inode.
+		if reverse, err := diagOwner(local.AddrPort(), client.AddrPort()); err == nil && reverse.Inode == fromDiag.Inode {
+			t.Errorf("%s: the server's socket has the client's inode %d", host, reverse.Inode)
+		}
+	}
+}
+
+// BenchmarkPeerLookup is the cost of finding a client's owner once per
+// connection, by each way, with as many sockets as the machine has.
+func BenchmarkPeerLookup(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	server, err := ln.Accept()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer server.Close()
+	client, local := server.RemoteAddr().(*net.TCPAddr), server.LocalAddr().(*net.TCPAddr)
+	b.Run("diag", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := diagOwner(client.AddrPort(), local.AddrPort()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("table", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := tableOwner(client.AddrPort(), local.AddrPort()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }
 
 // Another user's connection is refused with 403 and a log line, and never
