@@ -89,6 +89,9 @@ func New(profile, baseURL string, tokens Tokens, opts Options) (*Proxy, error) {
 		// A slow first byte is the API's business (a long poll, a model
 		// thinking); the client decides how long it waits.
 		t.ResponseHeaderTimeout = 0
+		// Bodies pass as the client asked for them: no gzip it did not
+		// ask for, unpacked here at the proxy's cost.
+		t.DisableCompression = true
 		transport = t
 	}
 	p.rp = &httputil.ReverseProxy{
