@@ -2,6 +2,7 @@ package agent
 
 import (
 	"log"
+	"net"
 	"sync"
 
 	"github.com/tokentray/tokentray/agent/proxy"
@@ -22,6 +23,15 @@ type Proxies struct {
 type runningProxy struct {
 	address, baseURL string
 	p                *proxy.Proxy
+	ln               net.Listener
+}
+
+// stop ends the proxy and frees its address at once. Closing the listener
+// here, not only through the server, matters when its Serve has not begun
+// yet: the server closes only what it serves.
+func (r *runningProxy) stop() {
+	r.p.Close()
+	r.ln.Close()
 }
 
 // Sync starts the proxies of profiles not yet served, and stops or
@@ -41,7 +51,7 @@ func (ps *Proxies) Sync(profiles []store.Profile) {
 	}
 	for name, r := range ps.running {
 		if p, ok := want[name]; !ok || p.Proxy != r.address || p.BaseURL != r.baseURL {
-			r.p.Close()
+			r.stop()
 			delete(ps.running, name)
 			log.Printf("proxy %s on %s stopped", name, r.address)
 		}
@@ -82,7 +92,7 @@ func (ps *Proxies) start(p store.Profile) (*runningProxy, error) {
 			log.Printf("proxy %s stopped: %v", p.Name, err)
 		}
 	}()
-	return &runningProxy{address: p.Proxy, baseURL: p.BaseURL, p: px}, nil
+	return &runningProxy{address: p.Proxy, baseURL: p.BaseURL, p: px, ln: ln}, nil
 }
 
 // Close stops every proxy.
