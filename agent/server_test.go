@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"errors"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -56,39 +55,6 @@ func addProfile(t *testing.T, configPath, name, url, key, secret string) {
 	p := store.Profile{Name: name, Flow: "identity", BaseURL: url, ClientKey: key}
 	if err := store.AddProfile(configPath, store.Keychain{}, p, store.Secrets{ClientSecret: secret}); err != nil {
 		t.Fatal(err)
-	}
-}
-
-func TestListenIsSingleInstance(t *testing.T) {
-	_, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
-	if fi, err := os.Stat(socket); err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("socket mode: %v, %v; want 0600", fi.Mode().Perm(), err)
-	}
-	if _, err := localapi.Listen(socket); !errors.Is(err, localapi.ErrAlreadyRunning) {
-		t.Errorf("a second Listen: %v, want ErrAlreadyRunning", err)
-	}
-}
-
-func TestListenReplacesStaleSocket(t *testing.T) {
-	socket := filepath.Join(t.TempDir(), "agent.sock")
-	// A socket file nobody listens on, as a crashed agent leaves it.
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln.(*net.UnixListener).SetUnlinkOnClose(false)
-	ln.Close()
-	ln, err = localapi.Listen(socket)
-	if err != nil {
-		t.Fatalf("Listen over a stale socket: %v", err)
-	}
-	ln.Close()
-}
-
-func TestClientWithoutAgent(t *testing.T) {
-	c := localapi.NewClient(filepath.Join(t.TempDir(), "agent.sock"))
-	if _, err := c.Status(context.Background()); !errors.Is(err, localapi.ErrNotRunning) {
-		t.Errorf("got %v, want ErrNotRunning", err)
 	}
 }
 

@@ -257,20 +257,9 @@ func (c *Client) request(ctx context.Context, method, path string, out any) erro
 // on: root, say, with this user's XDG_RUNTIME_DIR, as `su` leaves it.
 var errForeignPeer = errors.New("another user listens on the socket")
 
-// dialOwn connects to socket and makes sure that a process of this user
-// listens there: whatever another user serves (a token of their choosing)
-// is not the agent's.
-func dialOwn(ctx context.Context, dialer *net.Dialer, socket string) (net.Conn, error) {
-	conn, err := dialer.DialContext(ctx, "unix", socket)
-	if err != nil {
-		return nil, err
-	}
-	if err := checkPeer(conn.(*net.UnixConn)); err != nil {
-		conn.Close()
-		return nil, fmt.Errorf("%w %s: %v", errForeignPeer, socket, err)
-	}
-	return conn, nil
-}
+// dialOwn (dial_unix.go, listen_windows.go) connects to socket and makes
+// sure that a process of this user listens there: whatever another user
+// serves (a token of their choosing) is not the agent's.
 
 // isNotListening tells a missing or stale socket, which means no agent, from
 // an agent that answered badly.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net"
-	"os"
 	"time"
 )
 
@@ -31,18 +30,11 @@ func ListenGUI(show func()) (net.Listener, error) {
 		return nil, ErrGUIRunning
 	}
 	// Nobody answers: whatever is left at path is a stale socket.
-	_ = os.Remove(path)
-	unix, err := net.Listen("unix", path)
+	// Only this user may show the window (see listenSocket).
+	ln, err := listenSocket(path)
 	if err != nil {
 		return nil, err
 	}
-	// Only this user may show the window: the socket is 0600 (the umask
-	// may leave it open to the group) and other users' peers are dropped.
-	if err := os.Chmod(path, 0o600); err != nil {
-		unix.Close()
-		return nil, err
-	}
-	ln := sameUserOnly{unix.(*net.UnixListener)}
 	go func() {
 		for {
 			conn, err := ln.Accept()
