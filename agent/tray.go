@@ -203,7 +203,7 @@ func (t *Tray) update(events []auth.Event, now time.Time) {
 	}
 	icon := worst(shown)
 	if !t.iconSet || icon != t.icon {
-		systray.SetIcon(icon.image())
+		systray.SetIcon(trayIcon(icon.image()))
 		t.icon, t.iconSet = icon, true
 	}
 	if tip := tooltip(icon, shown, needYou); tip != t.tip {
