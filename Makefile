@@ -15,7 +15,7 @@ FYNE := $(BUILD)/fyne-$(FYNE_TOOLS_VERSION)
 VERSION := $(shell sed -n 's/^Version = "\(.*\)"/\1/p' FyneApp.toml)
 PACKAGE := $(BUILD)/tokentray-$(VERSION)-linux-$(shell $(GO) env GOARCH).tar.xz
 
-.PHONY: run build test check deps-build deps-test bench package screenshots clean
+.PHONY: run build test test-windows check deps-build deps-test bench package package-windows screenshots clean
 
 run: build
 	$(BUILD)/tokentray-gui
@@ -29,6 +29,11 @@ build: deps-build
 test: deps-build deps-test check
 	$(SESSION) $(GO) test -race -count=1 $(RACE_PKGS)
 	$(SESSION) $(GO) test -count=1 $(GUI_PKGS)
+
+# The Windows build's tests, run under Wine on this Linux machine: the
+# LocalAPI over its named pipe, Credential Manager, the tray icons, the CLI.
+test-windows:
+	.ci/test-windows
 
 # Static checks, and the builds for the other desktops auth and store serve.
 check:

@@ -144,6 +144,11 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if runtime.GOOS == "windows" {
+		// No modes there: the ACL of the user's profile directory keeps
+		// other users out, which only a real Windows can judge.
+		return
+	}
 	if got := fi.Mode().Perm(); got != want {
 		t.Errorf("%s has mode %#o, want %#o", path, got, want)
 	}

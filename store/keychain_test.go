@@ -63,7 +63,7 @@ func TestKeychainErrorsMock(t *testing.T) {
 
 	keyring.MockInitWithError(errors.New("org.freedesktop.DBus.Error.Failed: refused " + secret))
 	err = k.SetClientSecret("prod", secret)
-	if err == nil || !strings.Contains(err.Error(), "not available or locked") {
+	if err == nil || !strings.Contains(err.Error(), "is not available") {
 		t.Errorf("a failing keychain gave %v", err)
 	}
 	assertNoSecret(t, err, secret)

@@ -82,17 +82,8 @@ func TestVaultFileBytes(t *testing.T) {
 	if err := (Keychain{Service: "svc-name", kr: v}).SetClientSecret("profile-name", secret); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(v.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fi.Mode().Perm() != 0o600 {
-		t.Errorf("the secrets file has mode %v, want 0600", fi.Mode().Perm())
-	}
-	di, err := os.Stat(filepath.Dir(v.path))
-	if err != nil || di.Mode().Perm() != 0o700 {
-		t.Errorf("its directory has mode %v (%v), want 0700", di.Mode().Perm(), err)
-	}
+	assertMode(t, v.path, 0o600)
+	assertMode(t, filepath.Dir(v.path), 0o700)
 	data, err := os.ReadFile(v.path)
 	if err != nil {
 		t.Fatal(err)

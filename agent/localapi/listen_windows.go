@@ -9,6 +9,7 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/Microsoft/go-winio"
 	"golang.org/x/sys/windows"
@@ -66,18 +67,20 @@ func parkOnFirstInstance(ln net.Listener, name string) net.Listener {
 	if err != nil {
 		return ln
 	}
-	return parkedListener{ln, parked}
+	return &parkedListener{Listener: ln, parked: parked}
 }
 
 // parkedListener is a pipe listener with our client on its first instance.
 type parkedListener struct {
 	net.Listener
 	parked windows.Handle
+	// A handle closed twice could close another that reused its number.
+	closeParked sync.Once
 }
 
-func (l parkedListener) Close() error {
+func (l *parkedListener) Close() error {
 	err := l.Listener.Close()
-	windows.CloseHandle(l.parked)
+	l.closeParked.Do(func() { windows.CloseHandle(l.parked) })
 	return err
 }
 

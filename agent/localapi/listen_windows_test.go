@@ -87,3 +87,29 @@ func TestDialChecksTheServersUser(t *testing.T) {
 		t.Errorf("the System process: %v, want errOtherUser", err)
 	}
 }
+
+// Closing the listener twice, as an agent's shutdown may, closes nothing
+// else: the handle number of its parked client is soon another's.
+func TestListenerClosesOnce(t *testing.T) {
+	ln := serveStatus(t, filepath.Join(t.TempDir(), "agent.sock"))
+	ln.Close()
+	path := filepath.Join(t.TempDir(), "opened-between")
+	if err := os.WriteFile(path, []byte("still open"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var files []*os.File
+	for range 8 {
+		f, err := os.Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		files = append(files, f)
+	}
+	ln.Close()
+	for _, f := range files {
+		if _, err := f.Stat(); err != nil {
+			t.Fatalf("a file opened between two Closes: %v", err)
+		}
+	}
+}

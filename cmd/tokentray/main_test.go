@@ -12,6 +12,11 @@ import (
 var binary string
 
 func TestMain(m *testing.M) {
+	// Under Wine there is no go to build with: `make test-windows` builds
+	// the executable beforehand and says where.
+	if binary = os.Getenv("TOKENTRAY_BINARY"); binary != "" {
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "tokentray-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
