@@ -1,4 +1,4 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package clipboard
 
@@ -8,10 +8,9 @@ import (
 	"golang.design/x/clipboard"
 )
 
-// designClipboard is golang.design/x/clipboard, for macOS and Windows. It
-// writes plain text only: the hints that keep a secret out of clipboard
-// history (macOS's org.nspasteboard.ConcealedType, Windows'
-// ExcludeClipboardContentFromMonitorProcessing) are not set.
+// designClipboard is golang.design/x/clipboard, for macOS. It writes plain
+// text only: the hint that keeps a secret out of clipboard history
+// (org.nspasteboard.ConcealedType) is not set.
 type designClipboard struct{}
 
 func openSystemClipboard() (systemClipboard, error) {
