@@ -14,8 +14,9 @@ FYNE_TOOLS_VERSION := v1.7.4
 FYNE := $(BUILD)/fyne-$(FYNE_TOOLS_VERSION)
 VERSION := $(shell sed -n 's/^Version = "\(.*\)"/\1/p' FyneApp.toml)
 PACKAGE := $(BUILD)/tokentray-$(VERSION)-linux-$(shell $(GO) env GOARCH).tar.xz
+WINDOWS_PACKAGE := $(BUILD)/tokentray-$(VERSION)-windows-amd64.zip
 
-.PHONY: run build test test-windows check deps-build deps-test bench package package-windows screenshots clean
+.PHONY: run build test test-windows check deps-build deps-test deps-windows bench package package-windows screenshots clean
 
 run: build
 	$(BUILD)/tokentray-gui
@@ -62,6 +63,23 @@ package: deps-build $(FYNE)
 	tar -cJf $(PACKAGE) -C $(BUILD)/package tokentray-gui
 	@echo "Built $(PACKAGE)"
 
+# A zip for Windows, cross-built here with mingw: the window as
+# tokentray-gui.exe (GUI subsystem, with the icon, manifest and version
+# from FyneApp.toml, by `fyne package`) and the agent and CLI as
+# tokentray.exe, also GUI subsystem so that the agent started at login opens
+# no console. fyne names the window after the app, Tokentray.exe, which on
+# NTFS (case-insensitive) would be the agent: it is renamed.
+package-windows: deps-windows $(FYNE)
+	rm -rf $(BUILD)/package-windows && mkdir -p $(BUILD)/package-windows/Tokentray
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) build -trimpath -ldflags "-s -w -H=windowsgui" \
+	  -o $(BUILD)/package-windows/Tokentray/tokentray.exe ./cmd/tokentray
+	rm -f Tokentray.exe
+	GOOS=windows GOARCH=amd64 CGO_ENABLED=1 CC=x86_64-w64-mingw32-gcc $(FYNE) package --target windows --release
+	mv Tokentray.exe $(BUILD)/package-windows/Tokentray/tokentray-gui.exe
+	rm -f $(WINDOWS_PACKAGE)
+	cd $(BUILD)/package-windows && zip -qr $(abspath $(WINDOWS_PACKAGE)) Tokentray
+	@echo "Built $(WINDOWS_PACKAGE)"
+
 $(FYNE):
 	GOBIN=$(abspath $(BUILD)) $(GO) install fyne.io/tools/cmd/fyne@$(FYNE_TOOLS_VERSION)
 	mv $(BUILD)/fyne $@
@@ -77,6 +95,9 @@ deps-build:
 
 deps-test:
 	@.ci/deps test
+
+deps-windows:
+	@.ci/deps windows
 
 clean:
 	rm -rf $(BUILD)
