@@ -59,6 +59,9 @@ func runExec(ctx context.Context, args []string, std stdio) error {
 		return &statusError{status: 128 + int(sig.(syscall.Signal))}
 	default:
 	}
+	if err == nil {
+		err = fitsEnvironment(access)
+	}
 	if err != nil {
 		return err
 	}

@@ -14,3 +14,6 @@ var forwardedSignals = []os.Signal{
 	syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT,
 	syscall.SIGUSR1, syscall.SIGUSR2,
 }
+
+// fitsEnvironment: a Unix environment takes a token of any length.
+func fitsEnvironment(string) error { return nil }
