@@ -72,9 +72,11 @@ func TestProfileLockContext(t *testing.T) {
 	}
 
 	l := ProfileLocks{Dir: dir}
+	// Taken first: the deadline is then never before start+150ms, which
+	// Windows' coarser clock showed.
+	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
 	defer cancel()
-	start := time.Now()
 	unlock, err := l.Lock(ctx, "shared")
 	if err == nil {
 		unlock()
