@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 )
 
@@ -155,7 +156,7 @@ func TestAgentAndCLI(t *testing.T) {
 	var status localapi.Status
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
 		var err error
-		if status, err = client.Status(context.Background()); err == nil && len(status.Profiles) == 1 && status.Profiles[0].State == "valid" {
+		if status, err = client.Status(context.Background()); err == nil && len(status.Profiles) == 1 && status.Profiles[0].State == auth.StateValid {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -60,7 +60,7 @@ func runExec(ctx context.Context, args []string, std stdio) error {
 	default:
 	}
 	if err == nil {
-		err = fitsEnvironment(access)
+		err = fitsEnvironment(accessToken)
 	}
 	if err != nil {
 		return err

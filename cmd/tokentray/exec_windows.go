@@ -16,8 +16,8 @@ const maxEnvValue = 32767
 
 // fitsEnvironment refuses a token too long for TOKENTRAY_TOKEN on Windows,
 // rather than handing the command a token cut short.
-func fitsEnvironment(access string) error {
-	if n := len(utf16.Encode([]rune(access))); n > maxEnvValue {
+func fitsEnvironment(token string) error {
+	if n := len(utf16.Encode([]rune(token))); n > maxEnvValue {
 		return fmt.Errorf("the token has %d characters, more than the %d Windows allows in an environment variable: have the command read `tokentray token NAME` instead", n, maxEnvValue)
 	}
 	return nil
