@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 )
 
@@ -29,7 +30,7 @@ func TestIdleConnectionsAreCapped(t *testing.T) {
 		}
 	})
 	for range flood {
-		c, err := net.Dial("unix", socket)
+		c, err := localapi.Dial(t.Context(), socket)
 		if err != nil {
 			t.Fatalf("connection %d: %v", len(conns)+1, err)
 		}
@@ -59,7 +60,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 	client, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	stream := func() (net.Conn, int) {
 		t.Helper()
-		c, err := net.Dial("unix", socket)
+		c, err := localapi.Dial(t.Context(), socket)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,7 +89,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 // waits eventWriteWait, instead of holding a goroutine and a descriptor.
 func TestStalledEventReaderIsDropped(t *testing.T) {
 	_, srv, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
-	c, err := net.Dial("unix", socket)
+	c, err := localapi.Dial(t.Context(), socket)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,13 @@
 package localapi
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/gofrs/flock"
 
@@ -53,4 +55,10 @@ func (l lockedListener) Close() error {
 	err := l.Listener.Close()
 	l.lock.Close()
 	return err
+}
+
+// Dial makes a bare connection to the agent at socket, as a Client does:
+// a unix socket, or on Windows the named pipe, served by this user.
+func Dial(ctx context.Context, socket string) (net.Conn, error) {
+	return dialOwn(ctx, &net.Dialer{Timeout: 2 * time.Second}, socket)
 }

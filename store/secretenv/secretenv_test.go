@@ -3,6 +3,7 @@ package secretenv
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -20,7 +21,11 @@ func TestTakeRemovesFromChildren(t *testing.T) {
 	if _, ok := os.LookupEnv(name); ok {
 		t.Error("the variable is still in the environment")
 	}
-	out, err := exec.Command("env").Output()
+	printEnv := exec.Command("env")
+	if runtime.GOOS == "windows" {
+		printEnv = exec.Command("cmd", "/c", "set")
+	}
+	out, err := printEnv.Output()
 	if err != nil {
 		t.Fatal(err)
 	}
