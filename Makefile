@@ -12,7 +12,7 @@ GUI_PKGS := ./ui/... .
 # window for Windows (pure Go there); for macOS, where the tray needs cgo
 # and nothing here can build it, what needs no cgo.
 WINDOWS_PKGS := ./auth/... ./store/... ./profile/... ./agent/... ./cmd/... ./internal/... ./assets/...
-DARWIN_NOCGO_PKGS := ./auth/... ./store/... ./profile/... ./agent/localapi/... ./agent/logging/... ./agent/access/... \
+DARWIN_NOCGO_PKGS := ./auth/... ./store/... ./profile/... ./agent/localapi/... ./agent/logging/... ./agent/access/... ./agent/proxy/... \
   ./agent/desktop/... ./agent/clipboard/... ./internal/... ./assets/...
 
 # The packaging CLI, pinned, installed into $(BUILD) by `make package`.
