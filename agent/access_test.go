@@ -18,9 +18,7 @@ import (
 // caller: here the test runs the client and the agent in one process, the
 // agent's own executable, so the record names the process that ran it.
 func TestLocalAPIRecordsAccess(t *testing.T) {
-	if os.Getppid() == 0 {
-		t.Skip("this process has no parent to be named: under Wine its parent is a Linux process")
-	}
+	skipWithoutParent(t)
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	configPath := filepath.Join(t.TempDir(), "config.json")
@@ -117,6 +115,7 @@ func TestFirstUseNotifies(t *testing.T) {
 // The window's Test reports the token it was granted; the agent records it
 // as channel "test" with the window's process, here the test's own.
 func TestTestedRecorded(t *testing.T) {
+	skipWithoutParent(t)
 	configPath := filepath.Join(t.TempDir(), "config.json")
 	addProfile(t, configPath, "work", "http://127.0.0.1:1", "key", "secret")
 	client, _, _ := serve(t, configPath)
@@ -134,5 +133,13 @@ func TestTestedRecorded(t *testing.T) {
 	}
 	if len(records) != 1 || records[0].Channel != access.ChannelTest || records[0].Profile != "draft" || records[0].PID != os.Getppid() || records[0].Exe == "" {
 		t.Errorf("records %+v; want one test of draft by pid %d", records, os.Getppid())
+	}
+}
+
+// skipWithoutParent skips a test that expects this process's parent to be
+// named, where it has none to name: under Wine it is a Linux process.
+func skipWithoutParent(t *testing.T) {
+	if os.Getppid() == 0 {
+		t.Skip("this process has no parent to be named (under Wine its parent is a Linux process)")
 	}
 }

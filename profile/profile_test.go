@@ -2,6 +2,8 @@ package profile
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/tokentray/tokentray/auth"
@@ -55,7 +57,7 @@ func TestValidate(t *testing.T) {
 		{"uid alone", with(identity, func(p *store.Profile) { p.UID = "u" }), "signature-timestamp"},
 		{"timestamp alone", with(identity, func(p *store.Profile) { p.SignatureTimestamp = "1718000000" }), "uid"},
 		{"proxy on loopback", with(web, func(p *store.Profile) { p.Proxy = "127.0.0.1:8787" }), ""},
-		{"proxy on a socket", with(web, func(p *store.Profile) { p.Proxy = "unix:/run/user/1000/tokentray/w.sock" }), ""},
+		{"proxy on a socket", with(web, func(p *store.Profile) { p.Proxy = "unix:" + filepath.Join(os.TempDir(), "w.sock") }), ""},
 		{"proxy on every interface", with(web, func(p *store.Profile) { p.Proxy = "0.0.0.0:8787" }), "proxy"},
 		{"proxy on a relative socket", with(web, func(p *store.Profile) { p.Proxy = "unix:w.sock" }), "proxy"},
 		{"timestamp not digits", with(identity, func(p *store.Profile) { p.UID, p.SignatureTimestamp = "u", "17e8" }), "signature-timestamp"},

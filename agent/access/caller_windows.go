@@ -73,3 +73,9 @@ func parentPID(pid int) int {
 	}
 	return 0
 }
+
+// Self names this process as Caller names others.
+func Self() (int, string) {
+	exe, _ := os.Executable()
+	return os.Getpid(), exe
+}
