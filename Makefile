@@ -8,9 +8,10 @@ SESSION := .ci/desktop-session
 # tested without it, as Fyne's own CI does, to keep `make test` short.
 RACE_PKGS := ./auth/... ./store/... ./profile/... ./agent/... ./cmd/... ./internal/...
 GUI_PKGS := ./ui/... .
-# What the Windows and macOS builds are checked by: everything without the
-# window for Windows (pure Go there); for macOS, where the tray needs cgo
-# and nothing here can build it, what needs no cgo.
+# What the Windows and macOS builds are checked by: for Windows all but the
+# window's main package (GLFW needs cgo; the rest is pure Go there); for
+# macOS, where the tray needs cgo and nothing here can build it, what needs
+# no cgo.
 WINDOWS_PKGS := ./auth/... ./store/... ./profile/... ./agent/... ./cmd/... ./internal/... ./assets/... ./ui/...
 DARWIN_NOCGO_PKGS := ./auth/... ./store/... ./profile/... ./agent/localapi/... ./agent/logging/... ./agent/access/... ./agent/proxy/... \
   ./agent/desktop/... ./agent/clipboard/... ./internal/... ./assets/...
