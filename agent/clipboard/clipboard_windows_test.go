@@ -15,8 +15,12 @@ var (
 )
 
 // clipboardData is what the clipboard holds as format, nil when nothing.
-func clipboardData(t *testing.T, format uintptr) []byte {
+// It reads under c's lock: the clipboard is the process's, and c's timer
+// may open it meanwhile.
+func clipboardData(t *testing.T, c *Clipboard, format uintptr) []byte {
 	t.Helper()
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	var data []byte
 	err := withClipboard(func() error {
 		if r, _, _ := isClipboardFormatAvailable.Call(format); r == 0 {
@@ -42,8 +46,8 @@ func clipboardData(t *testing.T, format uintptr) []byte {
 	return data
 }
 
-func clipboardText(t *testing.T) string {
-	data := clipboardData(t, cfUnicodeText)
+func clipboardText(t *testing.T, c *Clipboard) string {
+	data := clipboardData(t, c, cfUnicodeText)
 	if len(data) < 2 {
 		return ""
 	}
@@ -59,7 +63,7 @@ func TestCopyIsKeptOutOfHistory(t *testing.T) {
 	if err := c.Write("s3cret-token", 0); err != nil {
 		t.Fatal(err)
 	}
-	if got := clipboardText(t); got != "s3cret-token" {
+	if got := clipboardText(t, &c); got != "s3cret-token" {
 		t.Errorf("the clipboard holds %q", got)
 	}
 	for _, name := range privacyFormats {
@@ -67,7 +71,7 @@ func TestCopyIsKeptOutOfHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		data := clipboardData(t, format)
+		data := clipboardData(t, &c, format)
 		if len(data) < 4 || data[0]|data[1]|data[2]|data[3] != 0 {
 			t.Errorf("format %s holds %v, want a DWORD 0", name, data)
 		}
@@ -81,7 +85,7 @@ func TestCopyClearedIfUnchanged(t *testing.T) {
 	if err := c.Write("s3cret-token", time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(5 * time.Second); clipboardText(t) != ""; time.Sleep(10 * time.Millisecond) {
+	for deadline := time.Now().Add(5 * time.Second); clipboardText(t, &c) != ""; time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatal("the copy was not cleared")
 		}
@@ -90,11 +94,14 @@ func TestCopyClearedIfUnchanged(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Someone else copies.
-	if err := (&winClipboard{}).write("theirs"); err != nil {
+	c.mu.Lock()
+	err := (&winClipboard{}).write("theirs")
+	c.mu.Unlock()
+	if err != nil {
 		t.Fatal(err)
 	}
 	c.Close()
-	if got := clipboardText(t); got != "theirs" {
+	if got := clipboardText(t, &c); got != "theirs" {
 		t.Errorf("after quitting, the clipboard holds %q, want someone else's copy left alone", got)
 	}
 }
