@@ -39,7 +39,8 @@ const (
 	idiInformation = 32516
 )
 
-// notifyIconData is NOTIFYICONDATAW as of Windows Vista.
+// notifyIconData is NOTIFYICONDATAW as of Windows Vista (976 bytes on
+// amd64).
 type notifyIconData struct {
 	Size                       uint32
 	Wnd                        windows.Handle
@@ -48,7 +49,7 @@ type notifyIconData struct {
 	Tip                        [128]uint16
 	State, StateMask           uint32
 	Info                       [256]uint16
-	Timeout, Version           uint32
+	TimeoutOrVersion           uint32 // a union in C
 	InfoTitle                  [64]uint16
 	InfoFlags                  uint32
 	GUIDItem                   windows.GUID

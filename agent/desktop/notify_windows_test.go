@@ -5,7 +5,29 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf16"
+	"unsafe"
 )
+
+// The struct is laid out as shell32 reads it: the sizes and offsets are
+// the SDK's (mingw's shellapi.h, amd64).
+func TestNotifyIconDataLayout(t *testing.T) {
+	var nid notifyIconData
+	for _, f := range []struct {
+		name      string
+		got, want uintptr
+	}{
+		{"size", unsafe.Sizeof(nid), 976},
+		{"szTip", unsafe.Offsetof(nid.Tip), 40},
+		{"szInfo", unsafe.Offsetof(nid.Info), 304},
+		{"szInfoTitle", unsafe.Offsetof(nid.InfoTitle), 820},
+		{"dwInfoFlags", unsafe.Offsetof(nid.InfoFlags), 948},
+		{"hBalloonIcon", unsafe.Offsetof(nid.BalloonIcon), 968},
+	} {
+		if f.got != f.want {
+			t.Errorf("%s at %d, want %d", f.name, f.got, f.want)
+		}
+	}
+}
 
 // The balloon's icon is added, then removed: deleting it again finds
 // nothing.
