@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 )
@@ -27,9 +28,14 @@ func (a Address) String() string {
 // ParseAddress reads a listen address: 127.0.0.1:PORT, [::1]:PORT,
 // localhost:PORT, or unix:PATH with an absolute PATH. Any other host is
 // refused: on another interface the token would be anybody's who can reach
-// the port.
+// the port. unix: is refused on Windows, where a socket file is guarded by
+// no mode bits (Listen's 0600 in a 0700 directory) but by ACLs the proxy
+// does not set, and where Wine, which tests it, has no unix sockets.
 func ParseAddress(s string) (Address, error) {
 	if path, ok := strings.CutPrefix(s, "unix:"); ok {
+		if runtime.GOOS == "windows" {
+			return Address{}, fmt.Errorf("the proxy address %q is a unix socket, which Tokentray does not offer on Windows; use 127.0.0.1:PORT", s)
+		}
 		if !filepath.IsAbs(path) {
 			return Address{}, fmt.Errorf("the proxy socket %q must be an absolute path, such as unix:$XDG_RUNTIME_DIR/tokentray/NAME.sock", path)
 		}

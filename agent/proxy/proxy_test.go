@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -91,11 +92,10 @@ func serveOn(t testing.TB, a Address, base string, tokens Tokens, opts Options) 
 
 func TestParseAddress(t *testing.T) {
 	for in, want := range map[string]string{
-		"127.0.0.1:8787":     "127.0.0.1:8787",
-		"localhost:8787":     "127.0.0.1:8787",
-		"[::1]:8787":         "[::1]:8787",
-		"127.1.2.3:1":        "127.1.2.3:1",
-		"unix:/run/x/a.sock": "unix:/run/x/a.sock",
+		"127.0.0.1:8787": "127.0.0.1:8787",
+		"localhost:8787": "127.0.0.1:8787",
+		"[::1]:8787":     "[::1]:8787",
+		"127.1.2.3:1":    "127.1.2.3:1",
 	} {
 		a, err := ParseAddress(in)
 		if err != nil || a.String() != want {
@@ -106,6 +106,15 @@ func TestParseAddress(t *testing.T) {
 		if a, err := ParseAddress(in); err == nil {
 			t.Errorf("ParseAddress(%q) = %v; want an error", in, a)
 		}
+	}
+	socket := "unix:" + filepath.Join(t.TempDir(), "a.sock")
+	a, err := ParseAddress(socket)
+	if runtime.GOOS == "windows" {
+		if err == nil || !strings.Contains(err.Error(), "not offer on Windows; use 127.0.0.1:PORT") {
+			t.Errorf("ParseAddress(%q) = %v, %v; want an error saying Windows has no unix: and what to use", socket, a, err)
+		}
+	} else if err != nil || a.String() != socket {
+		t.Errorf("ParseAddress(%q) = %v, %v; want %s", socket, a, err, socket)
 	}
 }
 
@@ -411,6 +420,9 @@ func TestStreamsEvents(t *testing.T) {
 
 // A unix socket is 0600, and its peer is known by pid.
 func TestUnixSocket(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no unix: proxy on Windows: ParseAddress refuses it (TestParseAddress)")
+	}
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
 	defer upstream.Close()
 	dir := filepath.Join(t.TempDir(), "private")
