@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/tokentray/tokentray/auth"
@@ -35,6 +36,10 @@ func TestValidate(t *testing.T) {
 	web := store.Profile{Name: "w", Flow: store.FlowWeb, BaseURL: "https://api.polar.sh", ClientID: "id"}
 	identity := store.Profile{Name: "i", Flow: store.FlowIdentity, BaseURL: "https://api.nfl.com", ClientKey: "key"}
 	with := func(p store.Profile, change func(*store.Profile)) store.Profile { change(&p); return p }
+	socketField := "" // valid, except on Windows, which has no unix: proxy
+	if runtime.GOOS == "windows" {
+		socketField = "proxy"
+	}
 	for _, tc := range []struct {
 		name  string
 		p     store.Profile
@@ -57,7 +62,7 @@ func TestValidate(t *testing.T) {
 		{"uid alone", with(identity, func(p *store.Profile) { p.UID = "u" }), "signature-timestamp"},
 		{"timestamp alone", with(identity, func(p *store.Profile) { p.SignatureTimestamp = "1718000000" }), "uid"},
 		{"proxy on loopback", with(web, func(p *store.Profile) { p.Proxy = "127.0.0.1:8787" }), ""},
-		{"proxy on a socket", with(web, func(p *store.Profile) { p.Proxy = "unix:" + filepath.Join(os.TempDir(), "w.sock") }), ""},
+		{"proxy on a socket", with(web, func(p *store.Profile) { p.Proxy = "unix:" + filepath.Join(os.TempDir(), "w.sock") }), socketField},
 		{"proxy on every interface", with(web, func(p *store.Profile) { p.Proxy = "0.0.0.0:8787" }), "proxy"},
 		{"proxy on a relative socket", with(web, func(p *store.Profile) { p.Proxy = "unix:w.sock" }), "proxy"},
 		{"timestamp not digits", with(identity, func(p *store.Profile) { p.UID, p.SignatureTimestamp = "u", "17e8" }), "signature-timestamp"},
