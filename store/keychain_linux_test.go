@@ -15,6 +15,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store/storetest"
 )
 
 // These tests use the real Secret Service. .ci/desktop-session gives them a
@@ -370,8 +371,8 @@ func TestKeychainLocked(t *testing.T) {
 				return
 			}
 			unlocked = true
-			// gnome-keyring's own call for a known password without a prompt;
-			// .ci/desktop-session unlocked the keyring with "session".
+			// gnome-keyring's own call for a known password without a prompt,
+			// the one storetest.StartGnomeKeyring unlocked the keyring with.
 			var out dbus.Variant
 			var session dbus.ObjectPath
 			if err := svc.Call("org.freedesktop.Secret.Service.OpenSession", 0, "plain", dbus.MakeVariant("")).Store(&out, &session); err != nil {
@@ -382,7 +383,7 @@ func TestKeychainLocked(t *testing.T) {
 				Parameters  []byte
 				Value       []byte
 				ContentType string
-			}{session, []byte{}, []byte("session"), "text/plain"}
+			}{session, []byte{}, []byte(storetest.GnomeKeyringPassword), "text/plain"}
 			if err := svc.Call("org.gnome.keyring.InternalUnsupportedGuiltRiddenInterface.UnlockWithMasterPassword", 0, collection, pw).Err; err != nil {
 				t.Fatalf("unlocking again: %v", err)
 			}
@@ -437,14 +438,16 @@ func inPrivateKeyring(t *testing.T) bool {
 	if os.Getenv("TOKENTRAY_PRIVATE_KEYRING") == "1" {
 		return false
 	}
+	// A bus that starts nothing on demand, and a keyring that owns the
+	// Secret Service's name before the test runs and ends with it.
+	bus := storetest.PrivateBus(t, nil)
 	home := t.TempDir()
-	const script = `eval "$(printf session | gnome-keyring-daemon --unlock --daemonize --components=secrets)"
-"$@"; rc=$?
-kill "$GNOME_KEYRING_PID" 2>/dev/null
-exit $rc`
-	cmd := exec.Command("dbus-run-session", "--", "sh", "-c", script, "sh", os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
-	cmd.Env = append(os.Environ(), "TOKENTRAY_PRIVATE_KEYRING=1", "HOME="+home,
-		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"))
+	storetest.StartGnomeKeyring(t, bus, home)
+	cmd := exec.Command(os.Args[0], "-test.run=^"+t.Name()+"$", "-test.v")
+	// The race detector sleeps a second before exit unless told not to.
+	race := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), "TOKENTRAY_PRIVATE_KEYRING=1", "DBUS_SESSION_BUS_ADDRESS="+bus, "HOME="+home,
+		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_CONFIG_HOME="+filepath.Join(home, "config"), "GORACE="+race)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("%s in a private keyring: %v\n%s", t.Name(), err, out)

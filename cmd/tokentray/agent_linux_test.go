@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // TestAgentSignalClearsClipboard: an agent told to stop by a signal, as a
@@ -35,7 +36,7 @@ func TestAgentSignalClearsClipboard(t *testing.T) {
 				t.Fatal(err)
 			}
 			// startAgent's own Wait reaps it.
-			waitFor(t, "the agent to exit", func() bool { return syscall.Kill(cmd.Process.Pid, 0) != nil })
+			testkit.Eventually(t, "the agent to exit", func() bool { return syscall.Kill(cmd.Process.Pid, 0) != nil })
 			if got := readClipboard(t); got != "" {
 				t.Errorf("after %s the clipboard holds %d bytes, want it cleared", sig, len(got))
 			}

@@ -13,8 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 var idleFor = flag.Duration("idle", 10*time.Second, "how long BenchmarkAgentIdle watches the idle agent")
@@ -95,20 +97,20 @@ func BenchmarkAgentIdle(b *testing.B) {
 	pid := cmd.Process.Pid
 	tray := findTray(b, pid, 20*time.Second)
 	// Idle means every token valid and the menu built, as after a start.
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		st, err := client.Status(context.Background())
-		valid := 0
+	var valid int
+	var err error
+	if !testkit.Poll(testkit.Patience, func() bool {
+		var st localapi.Status
+		st, err = client.Status(context.Background())
+		valid = 0
 		for _, p := range st.Profiles {
 			if p.State == auth.StateValid {
 				valid++
 			}
 		}
-		if err == nil && valid == 10 {
-			break
-		}
-		if time.Now().After(deadline) {
-			b.Fatalf("after 30 s %d of 10 profiles are valid: %v", valid, err)
-		}
+		return err == nil && valid == 10
+	}) {
+		b.Fatalf("after %v %d of 10 profiles are valid: %v", testkit.Patience, valid, err)
 	}
 	if n := len(tray.layout(b, 0).Children); n < 10 {
 		b.Fatalf("the tray shows %d entries, want the 10 profiles and more", n)

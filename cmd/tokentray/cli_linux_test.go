@@ -14,6 +14,7 @@ import (
 
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -122,12 +123,11 @@ func TestTokenHeaderAndList(t *testing.T) {
 	// cannot read the keychain itself, so these states come from the agent.
 	startAgent(t, env, runtimeDir)
 	c = newCLI(t, append(env[:len(env):len(env)], "DBUS_SESSION_BUS_ADDRESS=unix:path=/nonexistent"), "secret-list")
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		// The agent refreshes the three in turn: wait for all of them.
-		if got := c.list(); got["list-a"].State == "valid" && got["list-b"].State == "valid" && got["list-c"].State == "valid" {
-			break
-		}
-	}
+	// The agent refreshes the three in turn: wait for all of them.
+	testkit.Poll(testkit.Patience, func() bool {
+		got := c.list()
+		return got["list-a"].State == "valid" && got["list-b"].State == "valid" && got["list-c"].State == "valid"
+	})
 	check("with the agent", map[string]string{"list-a": "valid", "list-b": "valid", "list-c": "valid"})
 	if got := strings.TrimSuffix(c.must("", "token", "list-c"), "\n"); !server.Accepts(got) {
 		t.Error("the agent's token is not one the server accepts")

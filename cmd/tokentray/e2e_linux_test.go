@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -30,12 +31,7 @@ import (
 // broken, so `make test` can never skip it silently.
 func desktop(t testing.TB) (env []string, runtimeDir string) {
 	t.Helper()
-	if os.Getenv("DISPLAY") == "" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
-			t.Fatal("inside .ci/desktop-session but DISPLAY or the session bus is missing")
-		}
-		t.Skip("needs a desktop session: run through .ci/desktop-session (make test does)")
-	}
+	testkit.RequireDesktop(t, testkit.Display|testkit.SessionBus)
 	dir := t.TempDir()
 	runtimeDir = filepath.Join(dir, "run")
 	if err := os.Mkdir(runtimeDir, 0o700); err != nil {
@@ -101,40 +97,25 @@ func startAgentLogged(t testing.TB, env []string, runtimeDir string) (*exec.Cmd,
 			t.Logf("agent output:\n%s", logs.String())
 		}
 	})
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if _, err := client.Status(context.Background()); err == nil {
-			return cmd, client, logs
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent's LocalAPI did not answer; output:\n%s", logs.String())
-		}
-		time.Sleep(50 * time.Millisecond)
+	if !testkit.Poll(testkit.Patience, func() bool { _, err := client.Status(context.Background()); return err == nil }) {
+		t.Fatalf("the agent's LocalAPI did not answer; output:\n%s", logs.String())
 	}
+	return cmd, client, logs
 }
 
 // waitLog waits until the log holds line want more than n times, and
 // returns how often it then does.
 func waitLog(t *testing.T, logs *testkit.SyncBuffer, want string, n int) int {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if c := strings.Count(logs.String(), want); c > n {
-			return c
-		}
-	}
-	t.Fatalf("the agent did not log %q", want)
-	return 0
+	var c int
+	testkit.Eventually(t, fmt.Sprintf("the agent to log %q", want), func() bool { c = strings.Count(logs.String(), want); return c > n })
+	return c
 }
 
 // waitClipboard reports whether the clipboard comes to hold want.
 func waitClipboard(t *testing.T, want string) bool {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if readClipboard(t) == want {
-			return true
-		}
-	}
-	return false
+	return testkit.Poll(10*time.Second, func() bool { return readClipboard(t) == want })
 }
 
 func readClipboard(t *testing.T) string {
@@ -203,11 +184,7 @@ func TestCopyTokenFromTray(t *testing.T) {
 
 	tray.click(t, "work/Copy token")
 	var copied string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if copied = readClipboard(t); copied != "" {
-			break
-		}
-	}
+	testkit.Poll(testkit.Patience, func() bool { copied = readClipboard(t); return copied != "" })
 	if !server.Accepts(copied) {
 		t.Fatalf("the clipboard holds %d bytes that the server did not issue or no longer accepts", len(copied))
 	}
@@ -383,7 +360,7 @@ func TestTray(t *testing.T) {
 	t.Run("refresh now", func(t *testing.T) {
 		before := identity.Refreshes()
 		tray.click(t, "ident/Refresh now")
-		waitFor(t, "the identity server to see a refresh", func() bool { return identity.Refreshes() > before })
+		testkit.Eventually(t, "the identity server to see a refresh", func() bool { return identity.Refreshes() > before })
 		tray.waitStatus(t, "ident", 20*time.Second, valid)
 	})
 
@@ -410,7 +387,7 @@ func TestTray(t *testing.T) {
 			t.Errorf("status line %q does not say why", line)
 		}
 		tray.waitIcon(t, "needs you", icons)
-		waitFor(t, "a notification", func() bool { return len(notes.all()) > 0 })
+		testkit.Eventually(t, "a notification", func() bool { return len(notes.all()) > 0 })
 		if n := notes.all()[0]; !strings.Contains(n, "ident needs you") || strings.Contains(n, "secret-tray") {
 			t.Errorf("notification %q should name ident and hold no secret", n)
 		}
@@ -420,7 +397,7 @@ func TestTray(t *testing.T) {
 		needs := events.count("ident", auth.StateNeedsUser)
 		identity.FailNext(2, reject)
 		tray.click(t, "ident/Refresh now")
-		waitFor(t, "the second refusal", func() bool { return events.count("ident", auth.StateNeedsUser) > needs })
+		testkit.Eventually(t, "the second refusal", func() bool { return events.count("ident", auth.StateNeedsUser) > needs })
 		tray.click(t, "ident/Refresh now")
 		tray.waitStatus(t, "ident", 20*time.Second, valid)
 		tray.waitIcon(t, "valid", icons)
@@ -433,7 +410,7 @@ func TestTray(t *testing.T) {
 		tray.click(t, "webby/Copy token")
 		waitClipboardMatch(t, func(s string) bool { return web.Accepts(s) })
 		tray.click(t, "Quit")
-		waitFor(t, "the agent to quit", func() bool {
+		testkit.Eventually(t, "the agent to quit", func() bool {
 			_, err := client.Status(context.Background())
 			return errors.Is(err, localapi.ErrNotRunning)
 		})
@@ -473,18 +450,8 @@ func setClipboardClear(t *testing.T, env []string, seconds int) {
 func waitClipboardMatch(t *testing.T, ok func(string) bool) string {
 	t.Helper()
 	var got string
-	waitFor(t, "the clipboard", func() bool { got = readClipboard(t); return ok(got) })
+	testkit.Eventually(t, "the clipboard", func() bool { got = readClipboard(t); return ok(got) })
 	return got
-}
-
-// waitFor polls until done, failing the test after 20 s.
-func waitFor(t *testing.T, what string, done func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !done(); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("waited 20 s for %s", what)
-		}
-	}
 }
 
 // eventLog records the agent's event stream.

@@ -23,6 +23,7 @@ import (
 
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // TestNoSecretLeaks runs the whole life of two profiles, one of each flow,
@@ -81,11 +82,8 @@ func TestNoSecretLeaks(t *testing.T) {
 			t.Fatalf("refresh %s: %v", p, err)
 		}
 	}
-	for identity.Refreshes() == 0 || web.Refreshes() == 0 {
-		if ctx.Err() != nil {
-			t.Fatalf("the servers saw %d and %d refreshes, want one each", identity.Refreshes(), web.Refreshes())
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testkit.Poll(testkit.Patience, func() bool { return identity.Refreshes() > 0 && web.Refreshes() > 0 }) {
+		t.Fatalf("the servers saw %d and %d refreshes, want one each", identity.Refreshes(), web.Refreshes())
 	}
 	for _, p := range []string{"leak-id", "leak-web"} {
 		r.token(p) // the refreshed token, served by the agent
@@ -276,14 +274,11 @@ func (r *leakRunner) startAgent(logPath, runtimeDir string) *localapi.Client {
 	go func() { r.exited <- r.agent.Wait() }()
 	r.t.Cleanup(func() { r.agent.Process.Kill() })
 	client := localapi.NewClient(filepath.Join(runtimeDir, "tokentray", "agent.sock"))
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if _, err := client.Status(context.Background()); err == nil {
-			return client
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatal("the agent's LocalAPI did not answer")
-		}
-	}
+	testkit.Eventually(r.t, "the agent's LocalAPI to answer", func() bool {
+		_, err := client.Status(context.Background())
+		return err == nil
+	})
+	return client
 }
 
 func (r *leakRunner) waitAgent() {

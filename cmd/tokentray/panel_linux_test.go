@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"fmt"
 	"image/png"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // panel drives a tray icon over D-Bus as a desktop panel does: it finds the
@@ -79,27 +82,21 @@ func findTray(t testing.TB, pid int, timeout time.Duration) *panel {
 	}
 	t.Cleanup(func() { conn.Close() })
 	name := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
-	deadline := time.Now().Add(timeout)
-	for {
+	if !testkit.Poll(timeout, func() bool {
 		var names []string
 		if err := conn.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
 			t.Fatal(err)
 		}
-		for _, n := range names {
-			if n == name {
-				item := conn.Object(name, "/StatusNotifierItem")
-				v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
-				if err != nil {
-					t.Fatalf("reading the item's Menu: %v", err)
-				}
-				return &panel{conn: conn, item: item, menu: conn.Object(name, v.Value().(dbus.ObjectPath))}
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no tray item %s on the session bus after %s", name, timeout)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return slices.Contains(names, name)
+	}) {
+		t.Fatalf("no tray item %s on the session bus after %s", name, timeout)
 	}
+	item := conn.Object(name, "/StatusNotifierItem")
+	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
+	if err != nil {
+		t.Fatalf("reading the item's Menu: %v", err)
+	}
+	return &panel{conn: conn, item: item, menu: conn.Object(name, v.Value().(dbus.ObjectPath))}
 }
 
 // layout returns the whole menu below parent.
@@ -202,14 +199,14 @@ func (p *panel) status(t *testing.T, profile string) (label string, disabled boo
 func (p *panel) waitStatus(t *testing.T, profile string, timeout time.Duration, ok func(string) bool) string {
 	t.Helper()
 	var label string
-	for deadline := time.Now().Add(timeout); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	if !testkit.Poll(timeout, func() bool {
 		p.opened(t)
-		if label, _ = p.status(t, profile); ok(label) {
-			return label
-		}
+		label, _ = p.status(t, profile)
+		return ok(label)
+	}) {
+		t.Fatalf("after %s the status line of %s is still %q", timeout, profile, label)
 	}
-	t.Fatalf("after %s the status line of %s is still %q", timeout, profile, label)
-	return ""
+	return label
 }
 
 // iconPixmap reads the StatusNotifierItem's IconPixmap: what a panel draws.
@@ -233,18 +230,17 @@ func (p *panel) iconPixmap(t *testing.T) []byte {
 func (p *panel) waitIcon(t *testing.T, want string, icons map[string][]byte) {
 	t.Helper()
 	shown := "none of them"
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	if !testkit.Poll(testkit.Patience, func() bool {
 		pix := p.iconPixmap(t)
 		for name, png := range icons {
 			if bytes.Equal(pix, argb(t, png)) {
 				shown = name
 			}
 		}
-		if shown == want {
-			return
-		}
+		return shown == want
+	}) {
+		t.Fatalf("the tray icon is %s, want %s", shown, want)
 	}
-	t.Fatalf("the tray icon is %s, want %s", shown, want)
 }
 
 // argb is a PNG as StatusNotifierItem pixmaps carry it: ARGB, row by row.

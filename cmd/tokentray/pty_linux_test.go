@@ -8,12 +8,12 @@ import (
 	"sync"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // On a terminal, `tokentray add` asks for each secret without echo: what is
@@ -97,26 +97,19 @@ func (o *termOutput) String() string {
 
 func (o *termOutput) waitFor(t *testing.T, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(o.String(), s); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the terminal never showed %q; it shows %q", s, o.String())
-		}
+	if !testkit.Poll(testkit.Patience, func() bool { return strings.Contains(o.String(), s) }) {
+		t.Fatalf("the terminal never showed %q; it shows %q", s, o.String())
 	}
 }
 
 // waitEcho waits until the terminal's echo is on or off.
 func waitEcho(t *testing.T, tty interface{ Fd() uintptr }, on bool) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	testkit.Eventually(t, "the terminal's echo to turn "+map[bool]string{true: "on", false: "off"}[on], func() bool {
 		tio, err := unix.IoctlGetTermios(int(tty.Fd()), unix.TCGETS)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tio.Lflag&unix.ECHO != 0 == on {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the terminal's echo did not turn %v", map[bool]string{true: "on", false: "off"}[on])
-		}
-	}
+		return tio.Lflag&unix.ECHO != 0 == on
+	})
 }

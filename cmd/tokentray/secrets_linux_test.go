@@ -14,6 +14,7 @@ import (
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 	"github.com/tokentray/tokentray/store/storetest"
 )
@@ -140,11 +141,10 @@ func TestSecretsFile(t *testing.T) {
 	// says how to give the passphrase.
 	_, client := startAgent(t, env, runtimeDir)
 	var status localapi.Status
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if status, err = client.Status(context.Background()); err == nil && allState(status, auth.StateNeedsUser) {
-			break
-		}
-	}
+	testkit.Poll(testkit.Patience, func() bool {
+		status, err = client.Status(context.Background())
+		return err == nil && allState(status, auth.StateNeedsUser)
+	})
 	if !allState(status, auth.StateNeedsUser) || len(status.Profiles) != 2 {
 		t.Errorf("the agent without the passphrase says %+v; want both profiles needing the user", status.Profiles)
 	}
@@ -189,12 +189,10 @@ func allState(s localapi.Status, state auth.State) bool {
 func quitAgent(t *testing.T, client *localapi.Client) {
 	t.Helper()
 	client.Quit(context.Background())
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if _, err := client.Status(context.Background()); errors.Is(err, localapi.ErrNotRunning) {
-			return
-		}
-	}
-	t.Fatal("the agent did not quit")
+	testkit.Eventually(t, "the agent to quit", func() bool {
+		_, err := client.Status(context.Background())
+		return errors.Is(err, localapi.ErrNotRunning)
+	})
 }
 
 // TestDoctor lists the entries under the service that no profile owns,

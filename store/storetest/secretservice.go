@@ -147,6 +147,9 @@ func (h *HangingSecretService) Stop() {
 	})
 }
 
+// GnomeKeyringPassword unlocks the keyrings StartGnomeKeyring starts.
+const GnomeKeyringPassword = "test"
+
 // StartGnomeKeyring runs a gnome-keyring-daemon as the Secret Service on
 // the bus at address, its login keyring unlocked, kept under home (give
 // the same home again to find the same entries). stop ends it; it stops
@@ -177,7 +180,7 @@ func StartGnomeKeyring(t testing.TB, address, home string) (stop func()) {
 	cmd.Env = append(cmd.Env, "DBUS_SESSION_BUS_ADDRESS="+address, "HOME="+home,
 		"XDG_DATA_HOME="+filepath.Join(home, "data"), "XDG_RUNTIME_DIR="+runtimeDir,
 		"XDG_CONFIG_HOME="+filepath.Join(home, "config"), "XDG_CACHE_HOME="+filepath.Join(home, "cache"))
-	cmd.Stdin = strings.NewReader("test")
+	cmd.Stdin = strings.NewReader(GnomeKeyringPassword)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("starting gnome-keyring-daemon: %v: %s", err, out)
 	}
