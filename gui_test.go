@@ -21,6 +21,7 @@ import (
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -32,13 +33,7 @@ import (
 // build/screenshots (`make screenshots`). A second launch must exit and
 // focus the first window; closing the window must leave the agent running.
 func TestGUIWindow(t *testing.T) {
-	display := os.Getenv("DISPLAY")
-	if display == "" || os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
-			t.Fatal("TOKENTRAY_DESKTOP_SESSION=1 but DISPLAY or the session bus is missing: the session is broken")
-		}
-		t.Skip("no DISPLAY or session bus; run under .ci/desktop-session")
-	}
+	testkit.RequireDesktop(t, testkit.Display|testkit.SessionBus)
 
 	dir := t.TempDir()
 	gui := filepath.Join(dir, "tokentray-gui")
@@ -82,6 +77,7 @@ func TestGUIWindow(t *testing.T) {
 		}
 	})
 
+	display := os.Getenv("DISPLAY")
 	x, err := xgb.NewConnDisplay(display)
 	if err != nil {
 		t.Fatalf("connecting to X display %s: %v", display, err)
@@ -190,42 +186,34 @@ func seedProfiles(t *testing.T, configPath string) {
 func waitValid(t *testing.T, socket string, profiles ...string) {
 	t.Helper()
 	client := localapi.NewClient(socket)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		st, err := client.Status(context.Background())
+	var st localapi.Status
+	var err error
+	if !testkit.Poll(testkit.Patience, func() bool {
+		st, err = client.Status(context.Background())
 		valid := 0
 		for _, p := range st.Profiles {
 			if slices.Contains(profiles, p.Profile) && p.State == auth.StateValid {
 				valid++
 			}
 		}
-		if err == nil && valid == len(profiles) {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 30 s the agent says %+v (%v), want %q valid", st.Profiles, err, profiles)
-		}
-		time.Sleep(100 * time.Millisecond)
+		return err == nil && valid == len(profiles)
+	}) {
+		t.Fatalf("after %v the agent says %+v (%v), want %q valid", testkit.Patience, st.Profiles, err, profiles)
 	}
 }
 
 // waitFocused waits until w has the X input focus.
 func waitFocused(t *testing.T, x *xgb.Conn, w xproto.Window) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		focus, err := xproto.GetInputFocus(x).Reply()
-		if err != nil {
+	var focus *xproto.GetInputFocusReply
+	if !testkit.Poll(testkit.Patience, func() bool {
+		var err error
+		if focus, err = xproto.GetInputFocus(x).Reply(); err != nil {
 			t.Fatal(err)
 		}
-		if focus.Focus == w {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Errorf("the input focus is on window %d after a second launch, want the first window %d", focus.Focus, w)
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
+		return focus.Focus == w
+	}) {
+		t.Errorf("the input focus is on window %d after a second launch, want the first window %d", focus.Focus, w)
 	}
 }
 
@@ -365,19 +353,16 @@ func countWindows(t *testing.T, x *xgb.Conn, root xproto.Window, name string) in
 // it, so the window may be found a moment before it shows.
 func waitMapped(t *testing.T, x *xgb.Conn, w xproto.Window) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var state byte
+	if !testkit.Poll(testkit.Patience, func() bool {
 		attrs, err := xproto.GetWindowAttributes(x, w).Reply()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if attrs.MapState == xproto.MapStateViewable {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the window's map state is %d after 10 s, want viewable (%d)", attrs.MapState, xproto.MapStateViewable)
-		}
-		time.Sleep(100 * time.Millisecond)
+		state = attrs.MapState
+		return state == xproto.MapStateViewable
+	}) {
+		t.Fatalf("the window's map state is %d after %v, want viewable (%d)", state, testkit.Patience, xproto.MapStateViewable)
 	}
 }
 

@@ -24,14 +24,12 @@ func TestLogStates(t *testing.T) {
 	done := make(chan struct{})
 	go func() { logStates(tokens); close(done) }()
 	retryAt := time.Date(2026, 11, 23, 12, 0, 30, 0, time.UTC)
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(logged.String(), "retry_at=2026-11-23T12:00:30Z") {
-		if time.Now().After(deadline) {
-			t.Fatalf("the retry was not logged; the log:\n%s", logged.String())
-		}
+	if !testkit.Poll(testkit.Patience, func() bool {
 		// Published until seen: the goroutine may not have subscribed yet.
 		tokens.publish(auth.Event{Profile: "work", State: auth.StateRetrying, RetryAt: retryAt, Err: "server error 503"})
-		time.Sleep(10 * time.Millisecond)
+		return strings.Contains(logged.String(), "retry_at=2026-11-23T12:00:30Z")
+	}) {
+		t.Fatalf("the retry was not logged; the log:\n%s", logged.String())
 	}
 	line := logged.String()
 	for _, want := range []string{"profile=work", "state=retrying", `error="server error 503"`} {

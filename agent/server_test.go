@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -197,23 +199,20 @@ func TestStatusReportsRetrying(t *testing.T) {
 	configPath := filepath.Join(t.TempDir(), "config.json")
 	addProfile(t, configPath, "flaky", server.URL, "key", "secret")
 	client, _, _ := serve(t, configPath)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	var p auth.Event
+	testkit.Poll(testkit.Patience, func() bool {
 		status, err := client.Status(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := status.Profiles[0]
-		if p.State == auth.StateRetrying {
-			if p.Err == "" || p.RetryAt.IsZero() {
-				t.Errorf("retrying without error or retry time: %+v", p)
-			}
-			return
-		}
-		if p.State == auth.StateValid || time.Now().After(deadline) {
-			t.Fatalf("status %+v; want retrying after a 503", p)
-		}
-		time.Sleep(time.Millisecond)
+		p = status.Profiles[0]
+		return p.State == auth.StateRetrying || p.State == auth.StateValid
+	})
+	if p.State != auth.StateRetrying {
+		t.Fatalf("status %+v; want retrying after a 503", p)
+	}
+	if p.Err == "" || p.RetryAt.IsZero() {
+		t.Errorf("retrying without error or retry time: %+v", p)
 	}
 }
 
@@ -221,21 +220,15 @@ func TestStatusReportsRetrying(t *testing.T) {
 // guards against a hung test.
 func waitState(t *testing.T, client *localapi.Client, profile, state string) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		status, err := client.Status(context.Background())
-		if err != nil {
+	var status localapi.Status
+	if !testkit.Poll(testkit.Patience, func() bool {
+		var err error
+		if status, err = client.Status(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		for _, p := range status.Profiles {
-			if p.Profile == profile && p.State.String() == state {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s never became %s: %+v", profile, state, status.Profiles)
-		}
-		time.Sleep(time.Millisecond)
+		return slices.ContainsFunc(status.Profiles, func(p auth.Event) bool { return p.Profile == profile && p.State.String() == state })
+	}) {
+		t.Fatalf("%s never became %s: %+v", profile, state, status.Profiles)
 	}
 }
 

@@ -26,9 +26,7 @@ import (
 // .ci/desktop-session it never does, so a broken keyring fails loudly.
 func realKeychain(t *testing.T) Keychain {
 	t.Helper()
-	if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "" && os.Getenv("DBUS_SESSION_BUS_ADDRESS") == "" {
-		t.Skip("no D-Bus session bus: run the keychain tests through .ci/desktop-session, e.g. .ci/desktop-session go test ./store/...")
-	}
+	testkit.RequireDesktop(t, testkit.SessionBus)
 	k := Keychain{Service: "tokentray-test-" + t.Name()}
 	t.Cleanup(func() {
 		if err := keyring.DeleteAll(k.Service); err != nil {

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // fakeWlClipboard puts stand-ins for wl-copy and wl-paste first on PATH,
@@ -65,10 +67,8 @@ func TestWaylandClipboard(t *testing.T) {
 	}
 	waitEmpty := func() {
 		t.Helper()
-		for deadline := time.Now().Add(10 * time.Second); read() != ""; time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the clipboard still holds %q", read())
-			}
+		if !testkit.Poll(testkit.Patience, func() bool { return read() == "" }) {
+			t.Fatalf("the clipboard still holds %q", read())
 		}
 	}
 	c := &Clipboard{}
@@ -94,17 +94,11 @@ func TestWaylandClipboard(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Wait for the clear to have run: it drops its timer.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testkit.Eventually(t, "the clear to run", func() bool {
 		c.mu.Lock()
-		pending := c.clearAt != nil
-		c.mu.Unlock()
-		if !pending {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the clear did not run")
-		}
-	}
+		defer c.mu.Unlock()
+		return c.clearAt == nil
+	})
 	if got := read(); got != "theirs" {
 		t.Errorf("the clipboard holds %q, want what was copied after the token", got)
 	}
@@ -127,11 +121,8 @@ func TestWaylandClipboard(t *testing.T) {
 	ids, _ := os.ReadFile(pids)
 	for _, id := range strings.Fields(string(ids)) {
 		pid, _ := strconv.Atoi(id)
-		for deadline := time.Now().Add(10 * time.Second); !errors.Is(syscall.Kill(pid, 0), syscall.ESRCH); time.Sleep(20 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Errorf("wl-copy %d still runs after the clipboard closed", pid)
-				break
-			}
+		if !testkit.Poll(testkit.Patience, func() bool { return errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) }) {
+			t.Errorf("wl-copy %d still runs after the clipboard closed", pid)
 		}
 	}
 }

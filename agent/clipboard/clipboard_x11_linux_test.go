@@ -2,7 +2,6 @@ package clipboard
 
 import (
 	"context"
-	"os"
 	"os/exec"
 	"sync"
 	"testing"
@@ -10,6 +9,8 @@ import (
 
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // pastingClient is another X client that asks the agent's clipboard for its
@@ -27,21 +28,12 @@ var holdDisplay sync.Once
 // desktop session and fails inside a broken one.
 func newPastingClient(t *testing.T) *pastingClient {
 	t.Helper()
-	if os.Getenv("DISPLAY") == "" {
-		if os.Getenv("TOKENTRAY_DESKTOP_SESSION") == "1" {
-			t.Fatal("inside .ci/desktop-session but DISPLAY is missing")
-		}
-		t.Skip("needs an X display: run through .ci/desktop-session (make test does)")
-	}
+	testkit.RequireDesktop(t, testkit.Display)
 	holdDisplay.Do(func() {
 		// Xvfb resets when its last client leaves, refusing connections
 		// meanwhile: one connection kept for the whole run keeps it up
 		// between tests. It may be resetting now, after another package's.
-		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			if _, err := xgb.NewConn(); err == nil || time.Now().After(deadline) {
-				return
-			}
-		}
+		testkit.Poll(5*time.Second, func() bool { _, err := xgb.NewConn(); return err == nil })
 	})
 	conn, err := xgb.NewConn()
 	if err != nil {
@@ -205,17 +197,11 @@ func TestX11ClipboardClearTakenMeanwhile(t *testing.T) {
 	if err := xproto.SetSelectionOwnerChecked(p.conn, p.window, p.clipboard, xproto.TimeCurrentTime).Check(); err != nil {
 		t.Fatal(err)
 	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+	testkit.Eventually(t, "the agent to hear that it lost the clipboard", func() bool {
 		x.mu.Lock()
-		lost := x.text == nil
-		x.mu.Unlock()
-		if lost {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the agent did not hear that it lost the clipboard")
-		}
-	}
+		defer x.mu.Unlock()
+		return x.text == nil
+	})
 	// As if the SelectionClear were still on its way.
 	x.mu.Lock()
 	x.text = []byte("taken-meanwhile")
