@@ -6,7 +6,9 @@ BUILD := build
 SESSION := .ci/desktop-session
 # The packages that link no Fyne get the race detector; the Fyne ones are
 # tested without it, as Fyne's own CI does, to keep `make test` short.
-RACE_PKGS := ./auth/... ./store/... ./profile/... ./agent/... ./cmd/... ./internal/...
+# cmd/tokentray's end-to-end tests, the longest, run beside the others.
+RACE_PKGS := ./auth/... ./store/... ./profile/... ./agent/... ./internal/...
+CMD_PKGS := ./cmd/...
 GUI_PKGS := ./ui/... .
 # What the Windows and macOS builds are checked by: for Windows all but the
 # window's main package (GLFW needs cgo; the rest is pure Go there); for
@@ -23,7 +25,7 @@ VERSION := $(shell sed -n 's/^Version = "\(.*\)"/\1/p' FyneApp.toml)
 PACKAGE := $(BUILD)/tokentray-$(VERSION)-linux-$(shell $(GO) env GOARCH).tar.xz
 WINDOWS_PACKAGE := $(BUILD)/tokentray-$(VERSION)-windows-amd64.zip
 
-.PHONY: run build test test-windows check deps-build deps-test deps-windows bench package package-windows screenshots clean
+.PHONY: run build test test-race test-cmd test-gui test-windows check deps-build deps-test deps-windows bench package package-windows screenshots clean
 
 run: build
 	$(BUILD)/tokentray-gui
@@ -34,8 +36,20 @@ build: deps-build
 	CGO_ENABLED=0 $(GO) build -o $(BUILD)/tokentray ./cmd/tokentray
 	$(GO) build -o $(BUILD)/tokentray-gui .
 
+# The three runs overlap, each in a desktop session of its own, so that
+# their clipboards, trays and keyrings never meet: the tests mostly wait for
+# processes, servers and the X server, not for the cores. Each run's output
+# shows when it ends.
 test: deps-build deps-test check
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-race test-cmd test-gui
+
+test-race:
 	$(SESSION) $(GO) test -race -count=1 $(RACE_PKGS)
+
+test-cmd:
+	$(SESSION) $(GO) test -race -count=1 $(CMD_PKGS)
+
+test-gui:
 	$(SESSION) $(GO) test -count=1 $(GUI_PKGS)
 
 # The Windows build's tests, run under Wine on this Linux machine: the

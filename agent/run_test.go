@@ -17,7 +17,7 @@ func TestLogStates(t *testing.T) {
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
 
-	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.Keychain{})
+	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.NewMemoryKeychain())
 	if err != nil {
 		t.Fatal(err)
 	}

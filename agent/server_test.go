@@ -9,10 +9,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
-
-	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/agent/localapi"
@@ -22,11 +21,15 @@ import (
 	"github.com/tokentray/tokentray/store"
 )
 
-// TestMain swaps the keychain for go-keyring's in-memory mock: these tests
-// are about the LocalAPI; store's tests cover the real Secret Service.
-func TestMain(m *testing.M) {
-	keyring.MockInit()
-	os.Exit(m.Run())
+// keychains holds the keychain in memory of each config path, which is a
+// test's own: these tests are about the LocalAPI; store's tests cover the
+// real Secret Service.
+var keychains sync.Map
+
+// keychainOf is the keychain of the profiles at configPath.
+func keychainOf(configPath string) store.Keychain {
+	k, _ := keychains.LoadOrStore(configPath, store.NewMemoryKeychain())
+	return k.(store.Keychain)
 }
 
 // serve starts a LocalAPI on a real socket over the profiles at configPath.
@@ -37,7 +40,7 @@ func serve(t *testing.T, configPath string) (*localapi.Client, *Server, string) 
 	if err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := NewTokens(configPath, store.Keychain{})
+	tokens, err := NewTokens(configPath, keychainOf(configPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,10 +55,8 @@ func serve(t *testing.T, configPath string) (*localapi.Client, *Server, string) 
 
 func addProfile(t *testing.T, configPath, name, url, key, secret string) {
 	t.Helper()
-	// As the CLI adds one: this also drops a token record an earlier test
-	// left in the mock keychain, which outlives each test.
 	p := store.Profile{Name: name, Flow: "identity", BaseURL: url, ClientKey: key}
-	if err := store.AddProfile(configPath, store.Keychain{}, p, store.Secrets{ClientSecret: secret}); err != nil {
+	if err := store.AddProfile(configPath, keychainOf(configPath), p, store.Secrets{ClientSecret: secret}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -95,9 +96,7 @@ func TestUnknownProfileAndReload(t *testing.T) {
 	if !errors.As(err, &apiErr) || apiErr.Status != 404 || !strings.Contains(apiErr.Message, "alpha") {
 		t.Fatalf("unknown profile: %v; want 404 naming the known ones", err)
 	}
-	// go-keyring's mock is not safe for concurrent use: let the agent's
-	// first acquire of alpha end before writing to it.
-	waitState(t, client, "alpha", "valid")
+	waitState(t, client, "alpha", "valid") // the profile it knows is served meanwhile
 	addProfile(t, configPath, "beta", server.URL, "key", "secret")
 	if err := client.Reload(ctx); err != nil {
 		t.Fatal(err)
@@ -235,7 +234,7 @@ func waitState(t *testing.T, client *localapi.Client, profile, state string) {
 // TestCopyAs checks the copy variants the LocalAPI names, before anything
 // reaches the clipboard: an unknown one is the caller's mistake.
 func TestCopyAs(t *testing.T) {
-	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.Keychain{})
+	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.NewMemoryKeychain())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ func TestDeviceIDKeepsChangeMadeMeanwhile(t *testing.T) {
 	if err := cfg.Save(path); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := NewTokens(path, store.Keychain{})
+	tokens, err := NewTokens(path, store.NewMemoryKeychain())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,35 +11,13 @@ import (
 	"github.com/tokentray/tokentray/auth/authtest"
 )
 
-// memStore is an in-memory TokenStore that counts saves and can fail them.
-type memStore struct {
-	tokens  map[string]auth.Token
-	saves   int
-	loadErr error
-	saveErr error
-}
-
-func (m *memStore) LoadToken(p string) (auth.Token, bool, error) {
-	t, ok := m.tokens[p]
-	return t, ok, m.loadErr
-}
-
-func (m *memStore) SaveToken(p string, t auth.Token) error {
-	if m.saveErr != nil {
-		return m.saveErr
-	}
-	m.saves++
-	m.tokens[p] = t
-	return nil
-}
-
 // freshSetup starts a server and stores the given token (if any) under "p".
 func freshSetup(t *testing.T, stored *auth.Token) (*authtest.IdentityServer, *auth.IdentityFlow, *memStore) {
 	t.Helper()
 	srv := newServer(t)
-	st := &memStore{tokens: map[string]auth.Token{}}
+	st := newMemStore(nil)
 	if stored != nil {
-		st.tokens["p"] = *stored
+		st.put("p", *stored)
 	}
 	return srv, newFlow(srv.URL), st
 }
@@ -52,8 +30,8 @@ func TestFreshReturnsValidTokenWithoutRequest(t *testing.T) {
 	if err != nil || got != stored {
 		t.Fatalf("got %+v, %v; want the stored token", got, err)
 	}
-	if n := len(srv.Requests()); n != 0 || st.saves != 0 {
-		t.Errorf("%d requests and %d saves for a valid token", n, st.saves)
+	if n := len(srv.Requests()); n != 0 || st.saveCount() != 0 {
+		t.Errorf("%d requests and %d saves for a valid token", n, st.saveCount())
 	}
 }
 
@@ -63,8 +41,8 @@ func TestFreshAcquiresWhenNothingStored(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if srv.Acquires() != 1 || st.tokens["p"] != got || !srv.Accepts(got.AccessToken) {
-		t.Errorf("acquires %d, stored %v", srv.Acquires(), st.tokens["p"] == got)
+	if srv.Acquires() != 1 || st.get("p") != got || !srv.Accepts(got.AccessToken) {
+		t.Errorf("acquires %d, stored %v", srv.Acquires(), st.get("p") == got)
 	}
 }
 
@@ -76,7 +54,7 @@ func TestFreshRefreshesWithinMargin(t *testing.T) {
 	}
 	// Valid for one more minute: inside the two-minute margin.
 	old.Expiry = time.Now().Add(time.Minute)
-	st.tokens["p"] = old
+	st.put("p", old)
 	got, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -84,8 +62,8 @@ func TestFreshRefreshesWithinMargin(t *testing.T) {
 	if srv.Refreshes() != 1 || srv.Acquires() != 1 {
 		t.Errorf("refreshes %d, acquires %d; want 1 refresh after the seeding acquire", srv.Refreshes(), srv.Acquires())
 	}
-	if got.RefreshToken == old.RefreshToken || st.tokens["p"] != got || st.saves != 1 {
-		t.Errorf("the rotated grant was not persisted: saves %d", st.saves)
+	if got.RefreshToken == old.RefreshToken || st.get("p") != got || st.saveCount() != 1 {
+		t.Errorf("the rotated grant was not persisted: saves %d", st.saveCount())
 	}
 	if r := srv.Requests()[1]; r.Body.RefreshToken != old.RefreshToken {
 		t.Errorf("refreshed with %q, want the stored %q", r.Body.RefreshToken, old.RefreshToken)
@@ -102,7 +80,7 @@ func TestFreshAcquiresWhenRefreshRejected(t *testing.T) {
 	if srv.Refreshes() != 1 || srv.Acquires() != 1 {
 		t.Errorf("refreshes %d, acquires %d; want one each", srv.Refreshes(), srv.Acquires())
 	}
-	if !srv.Accepts(got.AccessToken) || st.tokens["p"] != got {
+	if !srv.Accepts(got.AccessToken) || st.get("p") != got {
 		t.Error("the acquired grant was not returned and persisted")
 	}
 }
@@ -140,8 +118,8 @@ func TestFreshFailureKeepsStoredToken(t *testing.T) {
 			if !errors.As(err, &ae) || ae.Status != tc.status || ae.Action != tc.wantAction {
 				t.Fatalf("got %v", err)
 			}
-			if got != (auth.Token{}) || st.saves != 0 || st.tokens["p"] != expired {
-				t.Errorf("token %+v, saves %d, stored %+v", got, st.saves, st.tokens["p"])
+			if got != (auth.Token{}) || st.saveCount() != 0 || st.get("p") != expired {
+				t.Errorf("token %+v, saves %d, stored %+v", got, st.saveCount(), st.get("p"))
 			}
 			if srv.Acquires() != tc.wantAcquires {
 				t.Errorf("acquires %d, want %d", srv.Acquires(), tc.wantAcquires)
@@ -161,20 +139,20 @@ func TestFreshFailureServesLastGoodToken(t *testing.T) {
 	if err != nil || got != lastGood {
 		t.Fatalf("got %+v, %v; want the last good token", got, err)
 	}
-	if srv.Refreshes() != 1 || st.saves != 0 {
-		t.Errorf("refreshes %d, saves %d; want one attempt and nothing saved", srv.Refreshes(), st.saves)
+	if srv.Refreshes() != 1 || st.saveCount() != 0 {
+		t.Errorf("refreshes %d, saves %d; want one attempt and nothing saved", srv.Refreshes(), st.saveCount())
 	}
 }
 
 func TestFreshStoreErrors(t *testing.T) {
 	boom := errors.New("keychain locked")
 	_, flow, st := freshSetup(t, nil)
-	st.loadErr = boom
+	st.failLoads(boom)
 	if _, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin); !errors.Is(err, boom) {
 		t.Errorf("load error: got %v", err)
 	}
 	srv, flow, st := freshSetup(t, nil)
-	st.saveErr = boom
+	st.failSaves(boom)
 	got, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin)
 	if !errors.Is(err, boom) || got != (auth.Token{}) {
 		t.Errorf("save error: got %+v, %v; want no token and the error", got, err)

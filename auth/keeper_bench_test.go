@@ -83,7 +83,7 @@ func BenchmarkKeeper10kProfiles(b *testing.B) {
 			f.Client = client
 			flows["p"+strconv.Itoa(i)] = f
 		}
-		k := auth.NewKeeper(newKeptStore(), auth.KeeperOptions{OnEvent: onEvent, Margin: time.Second})
+		k := auth.NewKeeper(newMemStore(nil), auth.KeeperOptions{OnEvent: onEvent, Margin: time.Second})
 		k.Set(flows)
 		for valid.Load() < profiles {
 			time.Sleep(10 * time.Millisecond)
@@ -148,7 +148,7 @@ func BenchmarkKeeperIdleWakeups(b *testing.B) {
 	for b.Loop() {
 		clock := &countingClock{}
 		var valid atomic.Int64
-		k := auth.NewKeeper(newKeptStore(), auth.KeeperOptions{Clock: clock, OnEvent: func(e auth.Event) {
+		k := auth.NewKeeper(newMemStore(nil), auth.KeeperOptions{Clock: clock, OnEvent: func(e auth.Event) {
 			if e.State == auth.StateValid {
 				valid.Add(1)
 			}

@@ -21,38 +21,6 @@ import (
 
 var t0 = time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 
-// keptStore is a TokenStore in memory; a non-nil saveErr makes SaveToken fail.
-type keptStore struct {
-	mu      sync.Mutex
-	toks    map[string]auth.Token
-	saveErr error
-}
-
-func newKeptStore() *keptStore { return &keptStore{toks: map[string]auth.Token{}} }
-
-func (s *keptStore) LoadToken(p string) (auth.Token, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.toks[p]
-	return t, ok, nil
-}
-
-func (s *keptStore) SaveToken(p string, t auth.Token) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.saveErr != nil {
-		return s.saveErr
-	}
-	s.toks[p] = t
-	return nil
-}
-
-func (s *keptStore) get(p string) auth.Token {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.toks[p]
-}
-
 // fakeFlow issues tokens living life on the fake clock. Queued errors answer
 // the next requests; gate, when set, holds every request until closed.
 type fakeFlow struct {
@@ -208,7 +176,7 @@ func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
 	} {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
-		k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(tc.rand)})
+		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(tc.rand)})
 		k.Set(map[string]auth.Flow{"p": flow})
 		advance(t, k, clock, 0)
 		if flow.count() != 1 || state(k, "p").State != auth.StateValid {
@@ -235,7 +203,7 @@ func TestKeeperRefreshesMarginBeforeExpiry(t *testing.T) {
 		for _, r := range []float64{0, 0.5, 0.999} {
 			clock := authtest.NewFakeClock(t0)
 			flow := &fakeFlow{clock: clock, life: life}
-			k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(r), Margin: margin})
+			k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(r), Margin: margin})
 			k.Set(map[string]auth.Flow{"p": flow})
 			advance(t, k, clock, 0)
 			next, _ := clock.NextIn()
@@ -262,7 +230,7 @@ func TestKeeperJitterSpreadsProfiles(t *testing.T) {
 		all = append(all, f)
 	}
 	// A fixed seed: the assertions below are about the spread, not luck.
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: rand.New(rand.NewPCG(1, 2)).Float64})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: rand.New(rand.NewPCG(1, 2)).Float64})
 	k.Set(flows)
 	advance(t, k, clock, 0)
 	if clock.Timers() != 1 {
@@ -305,7 +273,7 @@ func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
 	for range 12 {
 		flow.failNext(errUnavailable)
 	}
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{
 		Clock: clock, Rand: constRand(0.999999),
 		MinBackoff: time.Second, MaxBackoff: time.Minute,
 	})
@@ -339,7 +307,7 @@ func TestKeeperHonoursRetryAfter(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour}
 	flow.failNext(&auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second, Action: auth.RetryLater})
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
 	k.Set(map[string]auth.Flow{"p": flow})
 	advance(t, k, clock, 0)
 	if next, _ := clock.NextIn(); next != 90*time.Second {
@@ -369,7 +337,7 @@ func TestKeeperCapsRetryAfter(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour}
 	flow.failNext(unavailable)
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
 	k.Set(map[string]auth.Flow{"p": flow})
 	advance(t, k, clock, 0)
 	if next, _ := clock.NextIn(); next != auth.DefaultMaxBackoff {
@@ -398,7 +366,7 @@ func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
 	flow := &fakeFlow{clock: clock, life: time.Hour}
 	hour := &auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: time.Hour, Action: auth.RetryLater}
 	flow.failNext(hour)
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
 	k.Set(map[string]auth.Flow{"p": flow})
 	advance(t, k, clock, 0)
 
@@ -431,7 +399,7 @@ func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
 func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour}
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999999), MaxBackoff: 10 * time.Minute})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999999), MaxBackoff: 10 * time.Minute})
 	k.Set(map[string]auth.Flow{"p": flow})
 	advance(t, k, clock, 0)
 	good, err := k.Token(context.Background(), "p")
@@ -467,8 +435,8 @@ func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
 func TestKeeperNeedsUserOnceAndStops(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour}
-	st := newKeptStore()
-	st.toks["p"] = auth.Token{AccessToken: "old", RefreshToken: "spent", Expiry: t0.Add(-time.Minute)}
+	st := newMemStore(nil)
+	st.put("p", auth.Token{AccessToken: "old", RefreshToken: "spent", Expiry: t0.Add(-time.Minute)})
 	flow.failNext(errRefused, errBadSecret)
 	var ev events
 	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, OnEvent: ev.add})
@@ -509,7 +477,7 @@ func TestKeeperConcurrentCallersShareOneRequest(t *testing.T) {
 	clock := authtest.NewFakeClock(time.Now())
 	server.SetClock(clock.Now)
 	flow := identityFlow(server.URL, clock)
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock})
 	// Set schedules the acquire; the callers race the timer to it.
 	k.Set(map[string]auth.Flow{"p": flow})
 	var wg sync.WaitGroup
@@ -565,7 +533,7 @@ func TestKeeperSetAddsAndRemovesProfiles(t *testing.T) {
 	a := &fakeFlow{clock: clock, life: time.Hour, name: "a"}
 	b := &fakeFlow{clock: clock, life: time.Hour, name: "b"}
 	c := &fakeFlow{clock: clock, life: time.Hour, name: "c"}
-	st := newKeptStore()
+	st := newMemStore(nil)
 	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
 	k.Set(map[string]auth.Flow{"a": a, "b": b})
 	advance(t, k, clock, 0)
@@ -595,9 +563,7 @@ func TestKeeperSetAddsAndRemovesProfiles(t *testing.T) {
 	// Other credentials for c: whoever changed them dropped the stored
 	// record (store.AddProfile does); the token held in memory goes too.
 	c2 := &fakeFlow{clock: clock, life: time.Hour, name: "c2"}
-	st.mu.Lock()
-	delete(st.toks, "c")
-	st.mu.Unlock()
+	st.drop("c")
 	k.Set(map[string]auth.Flow{"b": b, "c": c2})
 	advance(t, k, clock, 0)
 	if tok, _ := k.Token(context.Background(), "c"); tok.AccessToken != "at-c2-1" {
@@ -613,7 +579,7 @@ func TestKeeperRechecksAfterWallClockJump(t *testing.T) {
 	x := &fakeFlow{clock: clock, life: time.Hour}
 	y := &fakeFlow{clock: clock, life: time.Minute}
 	x.failNext(errUnavailable, errUnavailable)
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{
 		Clock: clock, Rand: constRand(0), Margin: 10 * time.Second,
 		MinBackoff: 4 * time.Minute, MaxBackoff: 4 * time.Minute,
 	})
@@ -652,7 +618,7 @@ func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
 	for range 100 {
 		flow.failNext(errUnavailable)
 	}
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999)})
+	k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999)})
 	k.Set(map[string]auth.Flow{"p": flow})
 	advance(t, k, clock, 0)
 	for range 60 {
@@ -669,10 +635,10 @@ func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
 func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour}
-	st := newKeptStore()
+	st := newMemStore(nil)
 	old := auth.Token{AccessToken: "old", RefreshToken: "rt-old", Expiry: t0.Add(-time.Second)}
-	st.toks["p"] = old
-	st.saveErr = errors.New("keychain locked")
+	st.put("p", old)
+	st.failSaves(errors.New("keychain locked"))
 	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock})
 	k.Set(map[string]auth.Flow{"p": flow})
 	if _, err := k.Token(context.Background(), "p"); err == nil || flow.count() != 1 {
@@ -681,9 +647,7 @@ func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
 	if st.get("p") != old {
 		t.Errorf("the stored record changed")
 	}
-	st.mu.Lock()
-	st.saveErr = nil
-	st.mu.Unlock()
+	st.failSaves(nil)
 	k.Recheck() // the retry comes at half its backoff window, 0.5 s
 	advance(t, k, clock, 500*time.Millisecond)
 	tok, err := k.Token(context.Background(), "p")
@@ -695,7 +659,7 @@ func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
 func TestKeeperCloseEndsWaiters(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour, gate: make(chan struct{})}
-	k := auth.NewKeeper(newKeptStore(), auth.KeeperOptions{Clock: clock})
+	k := auth.NewKeeper(newMemStore(nil), auth.KeeperOptions{Clock: clock})
 	k.Set(map[string]auth.Flow{"p": flow})
 	done := make(chan error)
 	go func() {
@@ -761,9 +725,9 @@ func TestEventJSON(t *testing.T) {
 	}
 }
 
-// downStore is a keptStore whose keychain can stop answering.
+// downStore is a memStore whose keychain can stop answering.
 type downStore struct {
-	*keptStore
+	*memStore
 	down atomic.Bool
 }
 
@@ -771,14 +735,14 @@ func (s *downStore) LoadToken(p string) (auth.Token, bool, error) {
 	if s.down.Load() {
 		return auth.Token{}, false, fmt.Errorf("read %q: the keychain did not answer within 30s (%w)", p+"/token", auth.ErrKeychainNotAnswering)
 	}
-	return s.keptStore.LoadToken(p)
+	return s.memStore.LoadToken(p)
 }
 
 func (s *downStore) SaveToken(p string, t auth.Token) error {
 	if s.down.Load() {
 		return fmt.Errorf("save %q: the keychain did not answer within 30s (%w)", p+"/token", auth.ErrKeychainNotAnswering)
 	}
-	return s.keptStore.SaveToken(p, t)
+	return s.memStore.SaveToken(p, t)
 }
 
 // A keychain that stops answering puts the profile in StateKeychain, not
@@ -787,7 +751,7 @@ func (s *downStore) SaveToken(p string, t auth.Token) error {
 func TestKeeperKeychainNotAnswering(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	flow := &fakeFlow{clock: clock, life: time.Hour}
-	st := &downStore{keptStore: newKeptStore()}
+	st := &downStore{memStore: newMemStore(nil)}
 	var ev events
 	k := newKeeper(t, st, auth.KeeperOptions{
 		Clock: clock, Rand: constRand(0.999999), OnEvent: ev.add,
@@ -911,7 +875,7 @@ func TestKeeperSoak(t *testing.T) {
 	defer server.Close()
 	server.SetLifetime(2 * time.Second)
 
-	st := newKeptStore()
+	st := newMemStore(nil)
 	locks := &profileLocks{locks: map[string]chan struct{}{}}
 	var reuse atomic.Int64
 	spentMu := &sync.Mutex{}
@@ -984,7 +948,7 @@ func TestKeeperSoak(t *testing.T) {
 
 func TestKeeperTakesAnotherProcesssTokenWithoutRequest(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
-	st := newKeptStore()
+	st := newMemStore(nil)
 	locks := &profileLocks{locks: map[string]chan struct{}{}}
 	flow := &fakeFlow{clock: clock, life: time.Hour}
 	opt := auth.KeeperOptions{Clock: clock, Locker: locks, Rand: constRand(0)}
@@ -1014,7 +978,7 @@ func TestKeeperOnEventMayCallBack(t *testing.T) {
 	flow := &fakeFlow{clock: clock, life: time.Hour}
 	var k *auth.Keeper
 	var seen atomic.Int64
-	k = newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, OnEvent: func(e auth.Event) {
+	k = newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, OnEvent: func(e auth.Event) {
 		// Would deadlock if events were delivered with the Keeper locked.
 		k.Status()
 		seen.Add(1)
@@ -1048,7 +1012,7 @@ func (g gateLocker) Lock(ctx context.Context, profile string) (func(), error) {
 func TestKeeperDropsRefreshOfRemovedProfile(t *testing.T) {
 	clock := authtest.NewFakeClock(t0)
 	a := &fakeFlow{clock: clock, life: time.Hour, name: "a"}
-	st := newKeptStore()
+	st := newMemStore(nil)
 	gate := gateLocker{entered: make(chan string, 1), release: make(chan struct{}), unlocked: make(chan string, 1)}
 	k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, Rand: constRand(0), Locker: gate})
 	k.Set(map[string]auth.Flow{"a": a})
@@ -1095,7 +1059,7 @@ func TestKeeperWebGrantTwoHours(t *testing.T) {
 			srv.SetRefreshTokens(tc.mode)
 			flow := newWebFlow(srv.URL)
 			flow.Now = clock.Now
-			st := newKeptStore()
+			st := newMemStore(nil)
 			k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, Rand: constRand(0.5)})
 			k.Set(map[string]auth.Flow{"p": flow})
 			ctx := context.Background()

@@ -194,7 +194,7 @@ func TestWebNullRefreshToken(t *testing.T) {
 		t.Errorf("got refresh token %q, accepted %v", tok.RefreshToken, srv.Accepts(tok.AccessToken))
 	}
 	// With nothing to refresh with, Fresh acquires anew.
-	st := &memStore{tokens: map[string]auth.Token{"p": {AccessToken: tok.AccessToken, Expiry: time.Now().Add(-time.Second)}}}
+	st := newMemStore(map[string]auth.Token{"p": {AccessToken: tok.AccessToken, Expiry: time.Now().Add(-time.Second)}})
 	if _, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin); err != nil {
 		t.Fatal(err)
 	}
@@ -577,12 +577,12 @@ func TestFreshWebReacquiresOnInvalidGrant(t *testing.T) {
 	// refresh and save: the server answers invalid_grant.
 	expired := first
 	expired.Expiry = time.Now().Add(-time.Minute)
-	st := &memStore{tokens: map[string]auth.Token{"p": expired}}
+	st := newMemStore(map[string]auth.Token{"p": expired})
 	got, err := auth.Fresh(ctx, flow, st, "p", time.Now(), auth.DefaultMargin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if srv.Acquires() != 2 || srv.Refreshes() != 2 || !srv.Accepts(got.AccessToken) || st.tokens["p"] != got {
+	if srv.Acquires() != 2 || srv.Refreshes() != 2 || !srv.Accepts(got.AccessToken) || st.get("p") != got {
 		t.Errorf("acquires %d, refreshes %d, accepted %v", srv.Acquires(), srv.Refreshes(), srv.Accepts(got.AccessToken))
 	}
 	if last := srv.Requests()[3].Form; last.Get("grant_type") != "web" || last.Get("session_token") != webSession {
@@ -591,9 +591,9 @@ func TestFreshWebReacquiresOnInvalidGrant(t *testing.T) {
 
 	// When the session token is refused too, only the user can help.
 	srv.SetSessionToken("polar_st_new")
-	st.tokens["p"] = expired
+	st.put("p", expired)
 	_, err = auth.Fresh(ctx, flow, st, "p", time.Now(), auth.DefaultMargin)
-	if auth.ActionOf(err) != auth.NeedsUser || st.tokens["p"] != expired {
+	if auth.ActionOf(err) != auth.NeedsUser || st.get("p") != expired {
 		t.Errorf("got %v (%v); want needs user and the stored token kept", err, auth.ActionOf(err))
 	}
 }

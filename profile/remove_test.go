@@ -20,7 +20,7 @@ import (
 // all the same and says why its grant lives on.
 func TestRemove(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "config.json")
-	k := store.Keychain{}
+	k := store.NewMemoryKeychain()
 	up := authtest.NewWebServer("client", "secret", "session")
 	defer up.Close()
 	down := authtest.NewWebServer("client", "secret", "session")
@@ -92,7 +92,7 @@ func TestNewFlowUnknown(t *testing.T) {
 func TestRemoveKeepsChangeMadeMeanwhile(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	path := filepath.Join(t.TempDir(), "config.json")
-	k := store.Keychain{}
+	k := store.NewMemoryKeychain()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The window saves a setting while the revocation is under way.
 		secs := 7
@@ -126,14 +126,15 @@ func TestRemoveKeepsChangeMadeMeanwhile(t *testing.T) {
 func TestRemoveRefusesMovedSecrets(t *testing.T) {
 	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	path := filepath.Join(t.TempDir(), "config.json")
+	k := store.NewMemoryKeychain()
 	p := store.Profile{Name: "kept", Flow: store.FlowIdentity, BaseURL: "https://api.example.com"}
-	if err := store.AddProfile(path, store.Keychain{}, p, store.Secrets{ClientSecret: "secret"}); err != nil {
+	if err := store.AddProfile(path, k, p, store.Secrets{ClientSecret: "secret"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := store.UpdateConfig(path, func(c *store.Config) error { c.Settings.Secrets = store.SecretsFile; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Remove(t.Context(), path, store.Keychain{}, "kept", nil)
+	_, err := Remove(t.Context(), path, k, "kept", nil)
 	if err == nil || !strings.Contains(err.Error(), "moved") {
 		t.Errorf("RemoveProfile with the keychain after a move to the file = %v, want an error saying they moved", err)
 	}

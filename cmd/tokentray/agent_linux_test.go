@@ -15,6 +15,8 @@ import (
 // logout or `kill` does, quits as by its menu: the token it copied leaves
 // the clipboard, and its socket goes.
 func TestAgentSignalClearsClipboard(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP} {
 		t.Run(sig.String(), func(t *testing.T) {
 			env, runtimeDir := desktop(t)

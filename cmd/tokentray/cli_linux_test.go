@@ -76,6 +76,8 @@ func (c *cli) list() map[string]listEntry {
 // TestTokenHeaderAndList gets a token, as a header line too, and checks
 // what list says of each profile without and with the agent.
 func TestTokenHeaderAndList(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	server := authtest.NewIdentityServer("key-list", "secret-list")
 	defer server.Close()
@@ -135,6 +137,7 @@ func TestTokenHeaderAndList(t *testing.T) {
 }
 
 func TestExec(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	server := authtest.NewIdentityServer("key-exec", "secret-exec")
 	defer server.Close()
@@ -234,6 +237,8 @@ func TestExec(t *testing.T) {
 // access token is revoked at the server, which issues no refresh token as
 // Polar does, and every keychain entry goes.
 func TestAddWebAndRemove(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	const secret, session = "web-client-secret", "web-session-token"
 	const sub = "0b0cbd7c-7a8f-4d8b-9b35-3c1a2d4f5e6a"
@@ -331,6 +336,7 @@ func TestAddWebAndRemove(t *testing.T) {
 // the uid signature read from the second line of standard input, which no
 // output may show.
 func TestAddSignedInIdentity(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	const secret, signature = "secret-signed-in", "uid-signature-5e0b91c4"
 	const uid, timestamp = "uid-8841", "1718000000"
@@ -387,6 +393,8 @@ func TestAddSignedInIdentity(t *testing.T) {
 // TestErrors covers the failures a script meets: each one line on stderr
 // and the documented exit code.
 func TestErrors(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	server := authtest.NewIdentityServer("key-err", "right-secret")
 	defer server.Close()

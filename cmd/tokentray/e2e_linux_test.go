@@ -45,6 +45,18 @@ func desktop(t testing.TB) (env []string, runtimeDir string) {
 	return env, runtimeDir
 }
 
+// sessionUI is held by the tests that use what the desktop session has one
+// of: the X clipboard, the tray watcher's and notifications' bus names, and
+// agents on the session bus, whose notifications a test counts. The other
+// tests run beside them.
+var sessionUI sync.Mutex
+
+// exclusive keeps the other tests that call it waiting until t has ended.
+func exclusive(t *testing.T) {
+	sessionUI.Lock()
+	t.Cleanup(sessionUI.Unlock)
+}
+
 // tokentray runs the built executable to completion.
 func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -158,6 +170,8 @@ func copyElsewhere(t *testing.T, text string) {
 // token read back from the X clipboard and checked against the server that
 // issued it; the CLI then gets the same token through the LocalAPI.
 func TestCopyTokenFromTray(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	server := authtest.NewIdentityServer("key-e2e", "secret-e2e")
 	defer server.Close()
@@ -223,6 +237,7 @@ func TestCopyTokenFromTray(t *testing.T) {
 // TestTokenWithoutAgent takes the CLI's direct path: the keychain, the
 // server, and the token persisted for the next call.
 func TestTokenWithoutAgent(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	server := authtest.NewIdentityServer("key-cli", "secret-cli")
 	defer server.Close()
@@ -246,6 +261,7 @@ func TestTokenWithoutAgent(t *testing.T) {
 }
 
 func TestTokenErrors(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	server := authtest.NewIdentityServer("key-x", "right-secret")
 	defer server.Close()
@@ -275,6 +291,8 @@ func TestTokenErrors(t *testing.T) {
 // with xclip along with the password-manager hint, the clipboard cleared
 // after the delay but not over someone else's copy, Refresh now, and Quit.
 func TestTray(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	identity := authtest.NewIdentityServer("key-tray", "secret-tray")
 	defer identity.Close()
@@ -493,6 +511,8 @@ func (l *eventLog) count(profile string, state auth.State) int {
 // through the agent's X11 clipboard, and one too large for a single X
 // request, which must fail saying so rather than paste something cut.
 func TestClipboardLargeValue(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	desktop(t)
 	clip := &clipboard.Clipboard{}
 	defer clip.Close()

@@ -46,6 +46,7 @@ func storedToken(t *testing.T, profile string) auth.Token {
 // lets one of them refresh, and the others, once they hold the lock, find
 // its token in the keychain instead of spending the refresh token again.
 func TestTwoProcessesRefreshOnce(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	const name, key, secret = "race-once", "key-race", "secret-race"
 	server := authtest.NewIdentityServer(key, secret)
@@ -171,6 +172,7 @@ func TestTwoProcessesRefreshOnce(t *testing.T) {
 // without the user, presenting the spent one at most once and then
 // acquiring anew with the client credentials.
 func TestKilledAfterRefreshAnswered(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	const name, key, secret = "killed-save", "key-kill", "secret-kill"
 	server := authtest.NewIdentityServer(key, secret)

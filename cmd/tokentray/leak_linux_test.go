@@ -35,6 +35,8 @@ import (
 // the agent's included. No client secret, session token, uid signature,
 // nor any access or refresh token the servers issued, may be found.
 func TestNoSecretLeaks(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	root := filepath.Dir(runtimeDir) // holds the config, cache and runtime dirs
 	home := filepath.Join(root, "home")

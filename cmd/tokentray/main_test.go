@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestUsage(t *testing.T) {
+	t.Parallel()
 	for _, args := range [][]string{{}, {"frobnicate"}, {"add"}, {"token"}, {"add", "x", "--bogus"}} {
 		cmd := exec.Command(binary, args...)
 		out, err := cmd.CombinedOutput()

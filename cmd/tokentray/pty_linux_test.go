@@ -20,6 +20,7 @@ import (
 // typed at the prompts never shows on the terminal, the terminal echoes
 // again afterwards, and the profile works.
 func TestAddPromptsWithoutEcho(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	const secret, session = "pty-client-secret-81b3", "pty-session-token-4c9d"
 	server := authtest.NewWebServer("pty-client", secret, session)

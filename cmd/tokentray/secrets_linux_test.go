@@ -68,6 +68,7 @@ func secretToolStore(t *testing.T, env []string, value string, attrs ...string) 
 // the agent, with the passphrase from the environment, without it, and
 // wrong.
 func TestSecretsFile(t *testing.T) {
+	t.Parallel()
 	env, runtimeDir := desktop(t)
 	env = privateKeyring(t, withoutVar(env, store.DefaultPassphraseEnv))
 	const passphrase = "correct horse battery staple"
@@ -200,6 +201,7 @@ func quitAgent(t *testing.T, client *localapi.Client) {
 // the profiles' own entries and other services' stay, and no value is
 // printed.
 func TestDoctor(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	env = privateKeyring(t, env)
 	c := newCLI(t, env, "owned-secret", "orphan-secret", "other-secret")
@@ -266,6 +268,7 @@ func TestDoctor(t *testing.T) {
 
 // doctor works on the secrets file the same way.
 func TestDoctorSecretsFile(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	env = append(privateKeyring(t, env), store.DefaultPassphraseEnv+"=doctor-passphrase")
 	c := newCLI(t, env, "owned-secret", "doctor-passphrase")
@@ -294,7 +297,7 @@ func TestDoctorSecretsFile(t *testing.T) {
 // does not bring the window up; nor does it delete the only copy of a
 // secret when the config names the wrong place, and it says which entries
 // it left.
-func TestSecretsRefusals(t *testing.T) {
+func TestSecretsRefusals(t *testing.T) { // not parallel: it sets XDG_RUNTIME_DIR
 	env, runtimeDir := desktop(t)
 	env = privateKeyring(t, withoutVar(env, store.DefaultPassphraseEnv))
 	const passphrase = "correct horse battery staple"
