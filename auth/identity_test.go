@@ -634,7 +634,7 @@ func TestAcquireWithoutRefreshToken(t *testing.T) {
 		t.Errorf("logged %d times, want once: %s", n, logged.String())
 	}
 	expired := auth.Token{AccessToken: "old", Expiry: time.Now().Add(-time.Minute)}
-	if _, err := auth.Fresh(ctx, flow, &memStore{tokens: map[string]auth.Token{"p": expired}}, "p", time.Now(), auth.DefaultMargin); err != nil {
+	if _, err := auth.Fresh(ctx, flow, newMemStore(map[string]auth.Token{"p": expired}), "p", time.Now(), auth.DefaultMargin); err != nil {
 		t.Fatal(err)
 	}
 	if srv.Acquires() != 3 || srv.Refreshes() != 0 {
