@@ -6,6 +6,7 @@ import (
 )
 
 func TestParseOSRelease(t *testing.T) {
+	t.Parallel()
 	const ubuntu = `PRETTY_NAME="Ubuntu 24.04.1 LTS"
 NAME="Ubuntu"
 VERSION_ID="24.04"
@@ -34,6 +35,7 @@ garbage line
 }
 
 func TestLinuxOSVersion(t *testing.T) {
+	t.Parallel()
 	kernel := &fstest.MapFile{Data: []byte("6.8.0-45-generic\n")}
 	for _, tc := range []struct {
 		name string

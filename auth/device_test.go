@@ -10,6 +10,7 @@ import (
 const protocolDeviceInfo = "eyJtb2RlbCI6ImRlc2t0b3AiLCJ2ZXJzaW9uIjoiQ2hyb21lIiwib3NOYW1lIjoiV2luZG93cyIsIm9zVmVyc2lvbiI6IjEwIn0="
 
 func TestDeviceInfoEncodeMatchesProtocol(t *testing.T) {
+	t.Parallel()
 	got := DeviceInfo{Model: "desktop", Version: "Chrome", OSName: "Windows", OSVersion: "10"}.Encode()
 	if got != protocolDeviceInfo {
 		t.Errorf("Encode = %s\nwant     %s", got, protocolDeviceInfo)
@@ -17,6 +18,7 @@ func TestDeviceInfoEncodeMatchesProtocol(t *testing.T) {
 }
 
 func TestDeviceInfoEncodeDoesNotEscapeHTML(t *testing.T) {
+	t.Parallel()
 	raw, err := base64.StdEncoding.DecodeString(DeviceInfo{Model: "A&B<C>", Version: "v"}.Encode())
 	if err != nil {
 		t.Fatal(err)
@@ -28,6 +30,7 @@ func TestDeviceInfoEncodeDoesNotEscapeHTML(t *testing.T) {
 }
 
 func TestDecodeDeviceInfo(t *testing.T) {
+	t.Parallel()
 	d, err := DecodeDeviceInfo(protocolDeviceInfo)
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +55,7 @@ func TestDecodeDeviceInfo(t *testing.T) {
 }
 
 func TestDetectDeviceInfo(t *testing.T) {
+	t.Parallel()
 	d := DetectDeviceInfo()
 	if d.Model != "desktop" || d.Version != "Chrome" || d.OSName == "" {
 		t.Errorf("DetectDeviceInfo = %+v", d)
@@ -62,6 +66,7 @@ func TestDetectDeviceInfo(t *testing.T) {
 }
 
 func TestParseNetwork(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"": "auto", "auto": "auto", "other": "other", "wifi": "wifi",
 		"ethernet": "ethernet", "cellular": "cellular", " WiFi ": "wifi",
@@ -78,6 +83,7 @@ func TestParseNetwork(t *testing.T) {
 }
 
 func TestDeviceNetworkTypePinned(t *testing.T) {
+	t.Parallel()
 	if got := (Device{Network: "cellular"}).NetworkType(); got != NetworkCellular {
 		t.Errorf("pinned cellular gave %q", got)
 	}
@@ -89,6 +95,7 @@ func TestDeviceNetworkTypePinned(t *testing.T) {
 }
 
 func TestNewDeviceID(t *testing.T) {
+	t.Parallel()
 	a, b := NewDeviceID(), NewDeviceID()
 	if len(a) != 36 || a == b {
 		t.Errorf("NewDeviceID gave %q and %q", a, b)

@@ -7,6 +7,7 @@ import (
 )
 
 func TestStatusAction(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		op     string
 		status int
@@ -24,6 +25,7 @@ func TestStatusAction(t *testing.T) {
 }
 
 func TestActionOf(t *testing.T) {
+	t.Parallel()
 	wrapped := fmt.Errorf("profile p: %w", &Error{Op: "acquire", Status: 401, Action: NeedsUser})
 	if got := ActionOf(wrapped); got != NeedsUser {
 		t.Errorf("a wrapped *Error: %v, want %v", got, NeedsUser)

@@ -23,6 +23,7 @@ func freshSetup(t *testing.T, stored *auth.Token) (*authtest.IdentityServer, *au
 }
 
 func TestFreshReturnsValidTokenWithoutRequest(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	stored := auth.Token{AccessToken: "a", RefreshToken: "r", Expiry: now.Add(time.Hour)}
 	srv, flow, st := freshSetup(t, &stored)
@@ -36,6 +37,7 @@ func TestFreshReturnsValidTokenWithoutRequest(t *testing.T) {
 }
 
 func TestFreshAcquiresWhenNothingStored(t *testing.T) {
+	t.Parallel()
 	srv, flow, st := freshSetup(t, nil)
 	got, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin)
 	if err != nil {
@@ -47,6 +49,7 @@ func TestFreshAcquiresWhenNothingStored(t *testing.T) {
 }
 
 func TestFreshRefreshesWithinMargin(t *testing.T) {
+	t.Parallel()
 	srv, flow, st := freshSetup(t, nil)
 	old, err := flow.Acquire(context.Background())
 	if err != nil {
@@ -71,6 +74,7 @@ func TestFreshRefreshesWithinMargin(t *testing.T) {
 }
 
 func TestFreshAcquiresWhenRefreshRejected(t *testing.T) {
+	t.Parallel()
 	expired := auth.Token{AccessToken: "a", RefreshToken: "not-issued-here", Expiry: time.Now().Add(-time.Hour)}
 	srv, flow, st := freshSetup(t, &expired)
 	got, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin)
@@ -86,6 +90,7 @@ func TestFreshAcquiresWhenRefreshRejected(t *testing.T) {
 }
 
 func TestFreshAcquiresWithoutRefreshToken(t *testing.T) {
+	t.Parallel()
 	expired := auth.Token{AccessToken: "a", Expiry: time.Now().Add(-time.Hour)}
 	srv, flow, st := freshSetup(t, &expired)
 	if _, err := auth.Fresh(context.Background(), flow, st, "p", time.Now(), auth.DefaultMargin); err != nil {
@@ -97,6 +102,7 @@ func TestFreshAcquiresWithoutRefreshToken(t *testing.T) {
 }
 
 func TestFreshFailureKeepsStoredToken(t *testing.T) {
+	t.Parallel()
 	expired := auth.Token{AccessToken: "a", RefreshToken: "r", Expiry: time.Now().Add(-time.Minute)}
 	for _, tc := range []struct {
 		name         string
@@ -131,6 +137,7 @@ func TestFreshFailureKeepsStoredToken(t *testing.T) {
 // A token inside the margin but not yet expired is still worth more than an
 // error: it is served while the server fails.
 func TestFreshFailureServesLastGoodToken(t *testing.T) {
+	t.Parallel()
 	now := time.Now()
 	lastGood := auth.Token{AccessToken: "a", RefreshToken: "r", Expiry: now.Add(time.Minute)}
 	srv, flow, st := freshSetup(t, &lastGood)
@@ -145,6 +152,7 @@ func TestFreshFailureServesLastGoodToken(t *testing.T) {
 }
 
 func TestFreshStoreErrors(t *testing.T) {
+	t.Parallel()
 	boom := errors.New("keychain locked")
 	_, flow, st := freshSetup(t, nil)
 	st.failLoads(boom)

@@ -41,6 +41,7 @@ func trustingDefault(s *httptest.Server) *http.Client {
 // The token client refuses a server that offers nothing newer than TLS
 // 1.1, and talks to the same server once it offers TLS 1.2.
 func TestTLSMinimumVersion(t *testing.T) {
+	t.Parallel()
 	acquire := func(s *httptest.Server, c *http.Client) error {
 		f := &IdentityFlow{BaseURL: s.URL, ClientKey: "k", ClientSecret: "tls-client-secret", Device: Device{ID: "3cfdef35-c7fe-4f2d-8630-1ec72f52b44d", Info: DeviceInfo{Model: "desktop", Version: "Chrome", OSName: "Linux", OSVersion: "24.04"}, Network: "other"}, Client: c}
 		_, err := f.Acquire(context.Background())

@@ -8,6 +8,7 @@ import (
 )
 
 func TestParseRetryAfter(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2025, 9, 24, 12, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		in   string
@@ -31,6 +32,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestJWTExpiry(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		token string
 		want  int64 // 0: none
@@ -51,6 +53,7 @@ func TestJWTExpiry(t *testing.T) {
 }
 
 func TestErrorReason(t *testing.T) {
+	t.Parallel()
 	red := newRedactor("s3cr<e>t", "rt-1")
 	for _, tc := range []struct{ name, body, ctype, want string }{
 		{"message", `{"message":"Invalid client"}`, "application/json", "Invalid client"},

@@ -69,6 +69,7 @@ func jsonKeys(t *testing.T, raw []byte) []string {
 }
 
 func TestAcquireRequestShape(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	flow := newFlow(srv.URL + "/") // a trailing slash is tolerated
 	for range 2 {
@@ -113,6 +114,7 @@ func TestAcquireRequestShape(t *testing.T) {
 }
 
 func TestAcquireAndRefreshRotate(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	ctx := context.Background()
@@ -160,6 +162,7 @@ func TestAcquireAndRefreshRotate(t *testing.T) {
 }
 
 func TestExpiry(t *testing.T) {
+	t.Parallel()
 	serverNow := time.Unix(1_758_000_000, 0)
 	for _, tc := range []struct {
 		name      string
@@ -212,6 +215,7 @@ func serveOnce(t *testing.T, status int, header http.Header, body string) string
 }
 
 func TestResponseParsing(t *testing.T) {
+	t.Parallel()
 	now := time.Unix(1_700_000_000, 0)
 	for _, tc := range []struct {
 		name, body string
@@ -247,6 +251,7 @@ type expect struct {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	retryDate := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
 	oversized := `{"accessToken":"` + strings.Repeat("a", 2<<20) + `","expiresIn":3600}`
 	for _, tc := range []struct {
@@ -301,6 +306,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestTransportFaults(t *testing.T) {
+	t.Parallel()
 	t.Run("reset", func(t *testing.T) {
 		srv := newServer(t)
 		srv.FailNext(1, authtest.Fault{Reset: true})
@@ -336,6 +342,7 @@ func TestTransportFaults(t *testing.T) {
 }
 
 func TestServerValidatesRequests(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	post := func(path, ctype, body string) (int, string) {
 		resp, err := http.Post(srv.URL+path, ctype, strings.NewReader(body))
@@ -389,6 +396,7 @@ func TestServerValidatesRequests(t *testing.T) {
 // every way a careless server might, and checks that no error text carries
 // a secret.
 func TestNoSecretInErrors(t *testing.T) {
+	t.Parallel()
 	const refresh = "640b00c7-33d8-44f2-ab46-e3d1284a4061"
 	const secret = "s3cr<e>t&\"x/y+z"
 	echoes := map[string]func(w http.ResponseWriter, body []byte){
@@ -459,6 +467,7 @@ func TestNoSecretInErrors(t *testing.T) {
 }
 
 func TestRedirectNotFollowed(t *testing.T) {
+	t.Parallel()
 	target := newServer(t)
 	from := serveOnce(t, http.StatusPermanentRedirect, http.Header{"Location": {target.URL + authtest.IdentityTokenPath}}, "")
 	_, err := newFlow(from).Acquire(context.Background())
@@ -472,6 +481,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 }
 
 func TestConfigCheckedBeforeSending(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	for _, tc := range []struct {
 		name string
@@ -503,6 +513,7 @@ func TestConfigCheckedBeforeSending(t *testing.T) {
 }
 
 func TestCheckBaseURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		url  string
 		want string // "" for valid
@@ -541,6 +552,7 @@ func TestCheckBaseURL(t *testing.T) {
 }
 
 func TestServerConcurrentUse(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	done := make(chan error)
@@ -569,6 +581,7 @@ func TestServerConcurrentUse(t *testing.T) {
 // on refresh, so that its first token, and every one acquired anew after a
 // refused refresh, carries the account's entitlements.
 func TestSignedInAccount(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	flow.SignatureTimestamp, flow.UID, flow.UIDSignature = "1758732781", "uid-42", "sig/+=secret"
@@ -615,6 +628,7 @@ func TestSignedInAccount(t *testing.T) {
 // API lists as required is used, said once in the log, and renewed by
 // acquiring anew.
 func TestAcquireWithoutRefreshToken(t *testing.T) {
+	t.Parallel()
 	var logged bytes.Buffer
 	defer slog.SetDefault(slog.Default())
 	slog.SetDefault(slog.New(slog.NewTextHandler(&logged, nil)))
@@ -643,6 +657,7 @@ func TestAcquireWithoutRefreshToken(t *testing.T) {
 }
 
 func TestRefreshRejectedMeansReacquire(t *testing.T) {
+	t.Parallel()
 	for _, status := range []int{400, 401, 403} {
 		_, err := newFlow(serveOnce(t, status, nil, `{"message":"no"}`)).Refresh(context.Background(), "rt")
 		if ae := authError(t, err); ae.Status != status || ae.Action != auth.Reacquire {
@@ -656,6 +671,7 @@ func TestRefreshRejectedMeansReacquire(t *testing.T) {
 }
 
 func TestIdentityServerCountsReuses(t *testing.T) {
+	t.Parallel()
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	ctx := context.Background()

@@ -182,6 +182,7 @@ func advance(t *testing.T, k *auth.Keeper, c *authtest.FakeClock, d time.Duratio
 func constRand(v float64) func() float64 { return func() float64 { return v } }
 
 func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		for _, tc := range []struct {
 			rand float64
@@ -215,6 +216,7 @@ func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
 }
 
 func TestKeeperRefreshesMarginBeforeExpiry(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const margin = 2 * time.Minute
 		for _, life := range []time.Duration{time.Minute, 3 * time.Minute, 4 * time.Minute, 5 * time.Minute, 10 * time.Minute, 10 * time.Hour} {
@@ -240,6 +242,7 @@ func TestKeeperRefreshesMarginBeforeExpiry(t *testing.T) {
 }
 
 func TestKeeperJitterSpreadsProfiles(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flows := map[string]auth.Flow{}
@@ -289,6 +292,7 @@ func TestKeeperJitterSpreadsProfiles(t *testing.T) {
 }
 
 func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -327,6 +331,7 @@ func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
 }
 
 func TestKeeperHonoursRetryAfter(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -356,6 +361,7 @@ func TestKeeperHonoursRetryAfter(t *testing.T) {
 // at most MaxBackoff, and while the token is valid never past its expiry
 // less the margin.
 func TestKeeperCapsRetryAfter(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		const year = 365 * 24 * time.Hour
 		unavailable := &auth.Error{Op: "refresh", Status: http.StatusServiceUnavailable, RetryAfter: year, Action: auth.RetryLater}
@@ -389,6 +395,7 @@ func TestKeeperCapsRetryAfter(t *testing.T) {
 // few seconds after a failure, whatever Retry-After the server sent; until
 // then the last error, and no request.
 func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -426,6 +433,7 @@ func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
 }
 
 func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -464,6 +472,7 @@ func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
 }
 
 func TestKeeperNeedsUserOnceAndStops(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -505,6 +514,7 @@ func TestKeeperNeedsUserOnceAndStops(t *testing.T) {
 }
 
 func TestKeeperConcurrentCallersShareOneRequest(t *testing.T) {
+	t.Parallel()
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	clock := authtest.NewFakeClock(time.Now())
@@ -562,6 +572,7 @@ func identityFlow(url string, clock auth.Clock) *auth.IdentityFlow {
 }
 
 func TestKeeperSetAddsAndRemovesProfiles(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		a := &fakeFlow{clock: clock, life: time.Hour, name: "a"}
@@ -610,6 +621,7 @@ func TestKeeperSetAddsAndRemovesProfiles(t *testing.T) {
 }
 
 func TestKeeperRechecksAfterWallClockJump(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		x := &fakeFlow{clock: clock, life: time.Hour}
@@ -650,6 +662,7 @@ func TestKeeperRechecksAfterWallClockJump(t *testing.T) {
 // 30 s of it against a server answering 503 make the requests of backoff
 // at its average jitter, not one per recheck.
 func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -672,6 +685,7 @@ func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
 }
 
 func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -698,6 +712,7 @@ func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
 }
 
 func TestKeeperCloseEndsWaiters(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour, gate: make(chan struct{})}
@@ -723,6 +738,7 @@ func TestKeeperCloseEndsWaiters(t *testing.T) {
 }
 
 func TestStateText(t *testing.T) {
+	t.Parallel()
 	for s := auth.StateNone; s <= auth.StateKeychain; s++ {
 		b, _ := s.MarshalText()
 		var back auth.State
@@ -742,6 +758,7 @@ func TestStateText(t *testing.T) {
 // reader that predates the state, and as itself to one that knows it; the
 // other states are written as before.
 func TestEventJSON(t *testing.T) {
+	t.Parallel()
 	retryAt := t0.Add(30 * time.Second)
 	e := auth.Event{Profile: "p", State: auth.StateKeychain, RetryAt: retryAt, Err: "keychain not answering"}
 	b, err := json.Marshal(e)
@@ -792,6 +809,7 @@ func (s *downStore) SaveToken(p string, t auth.Token) error {
 // NeedsUser: retried with backoff, its held token served meanwhile, and
 // valid again once the keychain answers, without a new Set.
 func TestKeeperKeychainNotAnswering(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -903,6 +921,7 @@ func (f spendCounter) Refresh(ctx context.Context, rt string) (auth.Token, error
 // tokens: no caller may ever get an expired or refused token, and no spent
 // refresh token may be presented again.
 func TestKeeperSoak(t *testing.T) {
+	t.Parallel()
 	d := 5 * time.Second
 	if env := os.Getenv("TOKENTRAY_SOAK"); env != "" {
 		var err error
@@ -992,6 +1011,7 @@ func TestKeeperSoak(t *testing.T) {
 }
 
 func TestKeeperTakesAnotherProcesssTokenWithoutRequest(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		st := newMemStore(nil)
@@ -1021,6 +1041,7 @@ func TestKeeperTakesAnotherProcesssTokenWithoutRequest(t *testing.T) {
 }
 
 func TestKeeperOnEventMayCallBack(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
@@ -1059,6 +1080,7 @@ func (g gateLocker) Lock(ctx context.Context, profile string) (func(), error) {
 // ask the server: the grant would be saved for a profile nobody owns, after
 // `tokentray remove` deleted its entries.
 func TestKeeperDropsRefreshOfRemovedProfile(t *testing.T) {
+	t.Parallel()
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		a := &fakeFlow{clock: clock, life: time.Hour, name: "a"}
@@ -1095,6 +1117,7 @@ func TestKeeperDropsRefreshOfRemovedProfile(t *testing.T) {
 // accepted meanwhile, and revoking the stored token afterwards leaves no
 // access token valid at the server.
 func TestKeeperWebGrantTwoHours(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name                string
 		mode                authtest.RefreshTokens

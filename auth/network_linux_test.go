@@ -44,6 +44,7 @@ func fakeRoot(t *testing.T, route, ipv6Route string, ifaces map[string]map[strin
 }
 
 func TestDetectNetwork(t *testing.T) {
+	t.Parallel()
 	ether := map[string]string{"type": "1\n", "uevent": "INTERFACE=eth0\nIFINDEX=2\n"}
 	wlanDir := map[string]string{"type": "1\n", "uevent": "INTERFACE=wlp2s0\n", "wireless": ""}
 	wlanUevent := map[string]string{"type": "1\n", "uevent": "DEVTYPE=wlan\nINTERFACE=wlan0\n"}

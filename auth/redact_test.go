@@ -35,6 +35,7 @@ func leftOf(out, secret string) string {
 // characters, as is or escaped, and base64 (standard and URL, padded or
 // not) or hex of it or of a part of it, alone or in other text.
 func TestRedactorCatchesEveryForm(t *testing.T) {
+	t.Parallel()
 	s := redactSecret
 	b := []byte(s)
 	if base64.StdEncoding.EncodeToString(b) == base64.URLEncoding.EncodeToString(b) {
@@ -95,6 +96,7 @@ func must(b []byte, err error) string {
 // A 401 whose message echoes the first 12 characters of the client secret
 // and its base64 and hex gives an error with none of them.
 func TestPartialAndEncodedEchoInError(t *testing.T) {
+	t.Parallel()
 	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusUnauthorized)

@@ -17,6 +17,7 @@ import (
 // header. This holds for every redirect status and even for a client that
 // would follow redirects itself.
 func TestCrossHostRedirectForwardsNothing(t *testing.T) {
+	t.Parallel()
 	const secret, session = "moved-client-secret", "moved-session-token"
 	identity := authtest.NewIdentityServer(testKey, secret)
 	defer identity.Close()

@@ -58,6 +58,7 @@ func authError(t *testing.T, err error) *auth.Error {
 }
 
 func TestWebAcquireRequestShape(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name string
 		mod  func(*auth.WebGrantFlow)
@@ -102,6 +103,7 @@ func TestWebAcquireRequestShape(t *testing.T) {
 }
 
 func TestWebSettingsCheckedBeforeSending(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	for _, tc := range []struct {
 		name string
@@ -140,6 +142,7 @@ func TestWebSettingsCheckedBeforeSending(t *testing.T) {
 // TestCheckSub holds Polar's sub rules, each refusal saying what to
 // change, and the canonical form of a version 4 UUID.
 func TestCheckSub(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		subType, sub string
 		want         string // in the error; "" for none
@@ -168,6 +171,7 @@ func TestCheckSub(t *testing.T) {
 // TestWebExpiryAndScope reads an answer as Polar's web grant gives it: an
 // hour, the scope granted, and no refresh token.
 func TestWebExpiryAndScope(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	now := time.Date(2025, 9, 24, 12, 0, 0, 0, time.UTC)
 	flow := newWebFlow(srv.URL)
@@ -183,6 +187,7 @@ func TestWebExpiryAndScope(t *testing.T) {
 }
 
 func TestWebNullRefreshToken(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	srv.SetRefreshTokens(authtest.NullRefreshToken)
 	flow := newWebFlow(srv.URL)
@@ -204,6 +209,7 @@ func TestWebNullRefreshToken(t *testing.T) {
 }
 
 func TestWebRotationAndFamilyRevocation(t *testing.T) {
+	t.Parallel()
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
@@ -247,6 +253,7 @@ func TestWebRotationAndFamilyRevocation(t *testing.T) {
 }
 
 func TestWebOAuthErrorActions(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		op     string
 		status int
@@ -296,6 +303,7 @@ func TestWebOAuthErrorActions(t *testing.T) {
 // TestWebUnauthorizedClient: a client Polar does not allow the web grant
 // is told so in words, and retrying cannot help.
 func TestWebUnauthorizedClient(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	srv.SetThirdParty(true)
 	_, err := newWebFlow(srv.URL).Acquire(context.Background())
@@ -307,6 +315,7 @@ func TestWebUnauthorizedClient(t *testing.T) {
 }
 
 func TestWebServerErrors(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	ctx := context.Background()
 
@@ -330,6 +339,7 @@ func TestWebServerErrors(t *testing.T) {
 }
 
 func TestWebRetryAfter(t *testing.T) {
+	t.Parallel()
 	retryDate := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
 	for _, tc := range []struct {
 		name     string
@@ -353,6 +363,7 @@ func TestWebRetryAfter(t *testing.T) {
 }
 
 func TestWebFaults(t *testing.T) {
+	t.Parallel()
 	tokenJSON := []byte(`{"access_token":"polar_at_a","token_type":"Bearer","expires_in":600,"refresh_token":null}`)
 	for _, tc := range []struct {
 		name    string
@@ -407,6 +418,7 @@ func TestWebFaults(t *testing.T) {
 // TestWebNoSecretInErrors answers with servers that echo the request back,
 // and checks that no error text carries a secret.
 func TestWebNoSecretInErrors(t *testing.T) {
+	t.Parallel()
 	const refresh = "polar_rt_Zx9<&>q+/="
 	echo := func(w http.ResponseWriter, r *http.Request, form url.Values, raw []byte, status int) {
 		switch r.URL.Query().Get("as") {
@@ -473,6 +485,7 @@ func (q queryAdder) RoundTrip(r *http.Request) (*http.Response, error) {
 // token, revoking revokes the access token, so that removing a profile
 // leaves nothing valid at the server.
 func TestWebRevokeAccessToken(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
@@ -498,6 +511,7 @@ func TestWebRevokeAccessToken(t *testing.T) {
 // TestWebRevokeBoth: a grant with a refresh token loses both, the refresh
 // token first, since it takes the grant with it.
 func TestWebRevokeBoth(t *testing.T) {
+	t.Parallel()
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
@@ -529,6 +543,7 @@ func TestWebRevokeBoth(t *testing.T) {
 }
 
 func TestWebRevokeErrors(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
@@ -563,6 +578,7 @@ func TestWebRevokeErrors(t *testing.T) {
 }
 
 func TestFreshWebReacquiresOnInvalidGrant(t *testing.T) {
+	t.Parallel()
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
@@ -599,6 +615,7 @@ func TestFreshWebReacquiresOnInvalidGrant(t *testing.T) {
 }
 
 func TestWebServerValidatesRequests(t *testing.T) {
+	t.Parallel()
 	srv := newWebServer(t)
 	form := func(kv ...string) string {
 		v := url.Values{"client_id": {webClientID}, "client_secret": {webSecret}}
@@ -646,6 +663,7 @@ func TestWebServerValidatesRequests(t *testing.T) {
 }
 
 func TestWebServerConcurrentUse(t *testing.T) {
+	t.Parallel()
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	done := make(chan error)

@@ -105,6 +105,7 @@ func jwtLike(n int) string {
 // entry fits, and each round-trips, in UTF-8 too; old chunks go when a
 // value shrinks, and DeleteProfile leaves nothing.
 func TestChunksWindowsLimit(t *testing.T) {
+	t.Parallel()
 	fake := newFake(2560)
 	k := Keychain{Service: "s", limit: 2560, kr: fake}
 	for _, v := range []string{
@@ -162,6 +163,7 @@ func TestChunksWindowsLimit(t *testing.T) {
 // readable; its leftovers are cleared by the next write. A failing write
 // leaves the old value and cleans up after itself.
 func TestChunksHalfWritten(t *testing.T) {
+	t.Parallel()
 	fake := newFake(2560)
 	k := Keychain{Service: "s", limit: 2560, kr: fake}
 	old, next := jwtLike(6000), strings.Repeat("n", 4000)
@@ -206,6 +208,7 @@ func TestChunksHalfWritten(t *testing.T) {
 // A header whose chunks are gone or changed is ErrDamaged: never a wrong
 // value, never "not found", and the error quotes nothing of the value.
 func TestChunksDamaged(t *testing.T) {
+	t.Parallel()
 	v := jwtLike(6000)
 	for name, damage := range map[string]func(f *fakeKeyring){
 		"missing chunk": func(f *fakeKeyring) { delete(f.entries, chunkAccount("prod/client-secret", 1, 1)) },
@@ -244,6 +247,7 @@ func TestChunksDamaged(t *testing.T) {
 // and whatever chunks it left behind are gone after the next successful
 // write (or delete): only the entries that value uses remain.
 func TestChunksCrashWindows(t *testing.T) {
+	t.Parallel()
 	const limit = 2560
 	const acct = "prod/client-secret"
 	values := map[string]string{

@@ -24,6 +24,7 @@ func configPath(t *testing.T) string {
 }
 
 func TestConfigRoundTrip(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	c := &Config{}
 	c.EnsureDeviceID()
@@ -45,6 +46,7 @@ func TestConfigRoundTrip(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	c, err := Load(path)
 	if err != nil {
@@ -59,6 +61,7 @@ func TestLoadMissingFile(t *testing.T) {
 }
 
 func TestLoadUnparsableFile(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name, content, where string
 	}{
@@ -92,6 +95,7 @@ func TestLoadUnparsableFile(t *testing.T) {
 }
 
 func TestLoadNewerSchema(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
@@ -108,6 +112,7 @@ func TestLoadNewerSchema(t *testing.T) {
 }
 
 func TestSaveModes(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("Windows has no Unix permission bits")
 	}
@@ -155,6 +160,7 @@ func assertMode(t *testing.T, path string, want os.FileMode) {
 }
 
 func TestSaveLeavesNoTempFiles(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	c := &Config{}
 	for _, name := range []string{"a", "b", "c"} {
@@ -179,6 +185,7 @@ func TestSaveLeavesNoTempFiles(t *testing.T) {
 // Save deletes the temporary files killed writers left, once they are old
 // enough not to be a live writer's, and nothing else.
 func TestSaveRemovesStaleTempFiles(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -218,6 +225,7 @@ func TestSaveRemovesStaleTempFiles(t *testing.T) {
 // failure is a rename onto a directory, which fails after the temp file is
 // written and synced: the last moment anything can go wrong.
 func TestSaveFailureKeepsOldFile(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	old := &Config{DeviceID: "old"}
 	if err := old.Save(path); err != nil {
@@ -250,6 +258,7 @@ func TestSaveFailureKeepsOldFile(t *testing.T) {
 }
 
 func TestEnsureDeviceIDStable(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	c, err := Load(path)
 	if err != nil {
@@ -280,6 +289,7 @@ func TestEnsureDeviceIDStable(t *testing.T) {
 }
 
 func TestPutProfileRemove(t *testing.T) {
+	t.Parallel()
 	c := &Config{}
 	c.Put(Profile{Name: "a", BaseURL: "https://a1"})
 	c.Put(Profile{Name: "b", BaseURL: "https://b"})
@@ -302,6 +312,7 @@ func TestPutProfileRemove(t *testing.T) {
 }
 
 func TestValidateProfileName(t *testing.T) {
+	t.Parallel()
 	for _, name := range []string{"a", "prod", "Prod-2_eu.v1", "a.", strings.Repeat("x", 64)} {
 		if err := ValidateProfileName(name); err != nil {
 			t.Errorf("ValidateProfileName(%q) = %v, want nil", name, err)
@@ -335,6 +346,7 @@ func TestDefaultPath(t *testing.T) {
 // meant the identity flow. Load migrates it in memory and leaves the file
 // alone; Save then writes the current schema.
 func TestLoadMigratesSchema0(t *testing.T) {
+	t.Parallel()
 	path := configPath(t)
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		t.Fatal(err)
@@ -388,6 +400,7 @@ func TestLoadMigratesSchema0(t *testing.T) {
 // Every step from schema 0 to Schema is there (the array type checks the
 // count; this checks none is nil).
 func TestMigrationsComplete(t *testing.T) {
+	t.Parallel()
 	for v, m := range migrations {
 		if m == nil {
 			t.Errorf("no migration from schema %d to %d", v, v+1)
@@ -401,6 +414,7 @@ func TestMigrationsComplete(t *testing.T) {
 // test) saves two known configs in turn; it is SIGKILLed 200 times at
 // random moments, by 8 workers at once to keep the test quick.
 func TestSaveSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	if runtime.GOOS == "windows" {
 		t.Skip("SIGKILL is Unix")
 	}
@@ -517,6 +531,7 @@ func FuzzLoad(f *testing.F) {
 }
 
 func TestProfileDeviceInfoOverrides(t *testing.T) {
+	t.Parallel()
 	detected := auth.DeviceInfo{Model: "desktop", Version: "Chrome", OSName: "Linux", OSVersion: "12"}
 	if got := (Profile{}).DeviceInfo(detected); got != detected {
 		t.Errorf("no overrides: got %+v, want %+v", got, detected)
@@ -529,6 +544,7 @@ func TestProfileDeviceInfoOverrides(t *testing.T) {
 }
 
 func TestSettingsClipboardClear(t *testing.T) {
+	t.Parallel()
 	seconds := func(n int) *int { return &n }
 	for _, tc := range []struct {
 		setting *int
@@ -546,6 +562,7 @@ func TestSettingsClipboardClear(t *testing.T) {
 }
 
 func TestSettingsRoundTrip(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "config.json")
 	zero := 0
 	c := &Config{Schema: Schema, Settings: Settings{ClipboardClearSeconds: &zero}}

@@ -15,6 +15,7 @@ import (
 	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store/storetest"
 )
 
@@ -59,6 +60,7 @@ func secretTool(t *testing.T, service, account string) (string, bool) {
 }
 
 func TestKeychainClientSecret(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	if err := k.SetClientSecret("prod", "first"); err != nil {
 		t.Fatal(err)
@@ -88,6 +90,7 @@ func TestKeychainClientSecret(t *testing.T) {
 // An entry put there by another client under the documented attributes is
 // read back: the account layout is what the Keychain doc says.
 func TestKeychainReadsSecretToolEntry(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	cmd := exec.Command("secret-tool", "store", "--label=test", "service", k.Service, "username", "prod/client-secret")
 	cmd.Stdin = strings.NewReader("from secret-tool") // the secret goes on stdin, never argv
@@ -102,6 +105,7 @@ func TestKeychainReadsSecretToolEntry(t *testing.T) {
 // A token record larger than macOS and Windows allow in one entry (4 KB
 // access tokens are common with JWTs) round-trips intact on Linux.
 func TestKeychainLargeToken(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	want := auth.Token{
 		AccessToken:  "eyJ" + strings.Repeat("aB3-_x", 1024), // 6 KB
@@ -137,6 +141,7 @@ func TestKeychainLargeToken(t *testing.T) {
 }
 
 func TestKeychainLoadTokenMissing(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	tok, found, err := k.LoadToken("never-saved")
 	if err != nil || found || tok != (auth.Token{}) {
@@ -145,6 +150,7 @@ func TestKeychainLoadTokenMissing(t *testing.T) {
 }
 
 func TestKeychainDeleteProfile(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	for _, p := range []string{"prod", "staging"} {
 		if err := k.SetClientSecret(p, "secret-"+p); err != nil {
@@ -177,6 +183,7 @@ func TestKeychainDeleteProfile(t *testing.T) {
 
 // The config names a profile; its secrets go to the keychain only.
 func TestConfigHoldsNoSecret(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	const secret, access, refresh = "cs-5f1e9a7b", "at-0c2d8e44", "rt-93ab17f0"
 	path := configPath(t)
@@ -245,6 +252,7 @@ func TestKeychainUnavailable(t *testing.T) {
 // Re-adding a profile means new credentials, so the token granted for the
 // old ones must not be served.
 func TestAddProfileDropsOldGrant(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	path := configPath(t)
 	p := Profile{Name: "prod", Flow: "identity", BaseURL: "https://api.example.com", ClientKey: "key"}
@@ -287,6 +295,7 @@ func TestAddProfileDropsOldGrant(t *testing.T) {
 // and, with the limit forced down to 1,024 bytes, as chunks; DeleteProfile
 // removes the chunks too.
 func TestKeychainChunkedRealSecretService(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	for _, limit := range []int{0, 1024} {
 		k.limit = limit
@@ -436,6 +445,7 @@ func inPrivateKeyring(t *testing.T) bool {
 	if os.Getenv("TOKENTRAY_PRIVATE_KEYRING") == "1" {
 		return false
 	}
+	t.Parallel() // nothing of the session's is touched
 	// A bus that starts nothing on demand, and a keyring that owns the
 	// Secret Service's name before the test runs and ends with it.
 	bus := storetest.PrivateBus(t, nil)
@@ -459,6 +469,7 @@ func inPrivateKeyring(t *testing.T) bool {
 // A signed-in identity profile keeps its uid signature in the keychain, not
 // in the config beside the uid, and DeleteProfile removes it with the rest.
 func TestAddProfileUIDSignature(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	path := configPath(t)
 	const signature = "sig-7d31c0aa"

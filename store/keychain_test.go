@@ -28,6 +28,9 @@ func runChild(t *testing.T, env ...string) bool {
 	if os.Getenv(childEnv) == "1" {
 		return false
 	}
+	// The child's process-wide state is its own: the parent runs beside
+	// the other tests.
+	t.Parallel()
 	// A child stuck on a keychain prompt fails the test, not the run.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

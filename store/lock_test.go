@@ -14,6 +14,7 @@ import (
 
 // Two processes taking the same profile's lock never hold it at once.
 func TestProfileLockExcludesProcesses(t *testing.T) {
+	t.Parallel()
 	dir := filepath.Join(t.TempDir(), "locks")
 	out := filepath.Join(t.TempDir(), "log")
 	var cmds []interface{ Wait() error }
@@ -108,6 +109,7 @@ func TestProfileLockContext(t *testing.T) {
 
 // Within one process, too, a second Lock waits for the first to unlock.
 func TestProfileLockInProcess(t *testing.T) {
+	t.Parallel()
 	l := ProfileLocks{Dir: t.TempDir()}
 	unlock, err := l.Lock(context.Background(), "prod")
 	if err != nil {
@@ -222,6 +224,7 @@ func TestUpdateConfig(t *testing.T) {
 // DeviceID makes the id once, keeps it, and does not rewrite the config
 // once there is one.
 func TestDeviceID(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "tokentray", "config.json")
 	first, err := DeviceID(path)
 	if err != nil || first == "" {

@@ -25,6 +25,7 @@ func secretToolStore(t *testing.T, value string, attrs ...string) {
 // deleted one by one; the profiles' own entries, chunks included, and other
 // services' entries stay.
 func TestKeychainOrphans(t *testing.T) {
+	t.Parallel()
 	k := realKeychain(t)
 	other := "tokentray-test-other-" + t.Name()
 	t.Cleanup(func() { keyring.DeleteAll(other) })

@@ -65,32 +65,66 @@ func TestDependencies(t *testing.T) {
 		t.Skip("no go command to list the dependencies with")
 	}
 	for _, goos := range []string{"linux", "windows", "darwin"} {
-		for _, rule := range forbidden {
-			if rule.goos != "" && rule.goos != goos {
-				continue
-			}
-			t.Run(goos+"/"+rule.pkg, func(t *testing.T) {
-				t.Parallel()
-				pkg := module
-				if rule.pkg != "." {
-					pkg += "/" + rule.pkg
+		t.Run(goos, func(t *testing.T) {
+			t.Parallel()
+			deps := listDeps(t, goos)
+			for _, rule := range forbidden {
+				if rule.goos != "" && rule.goos != goos {
+					continue
 				}
-				list := exec.Command("go", "list", "-deps", pkg)
-				// With cgo, as the window is built: listing needs no compiler.
-				list.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=1")
-				out, err := list.CombinedOutput()
-				if err != nil {
-					t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
-				}
-				for _, dep := range strings.Fields(string(out)) {
-					for _, deny := range rule.deny {
-						// A package of ours is one package; a module outside, all of it.
-						if dep == deny || (!strings.HasPrefix(deny, module) && strings.HasPrefix(dep, deny+"/")) {
-							t.Errorf("%s links %s on %s: %s", rule.pkg, dep, goos, rule.why)
+				t.Run(rule.pkg, func(t *testing.T) {
+					pkg := module
+					if rule.pkg != "." {
+						pkg += "/" + rule.pkg
+					}
+					for _, dep := range deps[pkg] {
+						for _, deny := range rule.deny {
+							if dep == deny || (!strings.HasPrefix(deny, module) && strings.HasPrefix(dep, deny+"/")) {
+								t.Errorf("%s links %s on %s: %s", rule.pkg, dep, goos, rule.why)
+							}
 						}
 					}
-				}
-			})
+				})
+			}
+		})
+	}
+}
+
+// listDeps lists the dependencies of every package the rules name, built
+// for goos, by import path: one go list for them all, not one each.
+func listDeps(t *testing.T, goos string) map[string][]string {
+	t.Helper()
+	args := []string{"list", "-f", "{{.ImportPath}}{{range .Deps}} {{.}}{{end}}"}
+	seen := map[string]bool{}
+	for _, rule := range forbidden {
+		pkg := module
+		if rule.pkg != "." {
+			pkg += "/" + rule.pkg
+		}
+		if !seen[pkg] {
+			seen[pkg] = true
+			args = append(args, pkg)
 		}
 	}
+	list := exec.Command("go", args...)
+	list.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=1")
+	out, err := list.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		t.Fatalf("go list for %s: %v\n%s", goos, err, ee.Stderr)
+	} else if err != nil {
+		t.Fatalf("go list for %s: %v", goos, err)
+	}
+	deps := map[string][]string{}
+	for line := range strings.Lines(string(out)) {
+		fields := strings.Fields(line)
+		if len(fields) > 0 {
+			deps[fields[0]] = fields[1:]
+		}
+	}
+	for pkg := range seen {
+		if _, ok := deps[pkg]; !ok {
+			t.Fatalf("go list for %s did not list %s:\n%s", goos, pkg, out)
+		}
+	}
+	return deps
 }
