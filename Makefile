@@ -46,8 +46,10 @@ test: deps-build deps-test check
 test-race:
 	$(SESSION) $(GO) test -race -count=1 $(RACE_PKGS)
 
+# Its tests wait on the processes they start, so more run at once than
+# there are cores; those sharing the session's clipboard take turns.
 test-cmd:
-	$(SESSION) $(GO) test -race -count=1 $(CMD_PKGS)
+	$(SESSION) $(GO) test -race -count=1 -parallel 8 $(CMD_PKGS)
 
 test-gui:
 	$(SESSION) $(GO) test -count=1 $(GUI_PKGS)
