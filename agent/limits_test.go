@@ -15,6 +15,7 @@ import (
 
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // A flood of connections that send nothing neither exhausts the agent's
@@ -107,9 +108,7 @@ func TestStalledEventReaderIsDropped(t *testing.T) {
 // waitUntil polls cond; the bound only guards against a hung test.
 func waitUntil(t *testing.T, what string, bound time.Duration, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(bound); !cond(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
+	if !testkit.Poll(bound, cond) {
+		t.Fatalf("timed out waiting for %s", what)
 	}
 }

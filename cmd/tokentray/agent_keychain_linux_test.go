@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // The agent keeps answering while its keychain does not: the LocalAPI
@@ -78,15 +79,14 @@ func TestAgentKeychainNotAnswering(t *testing.T) {
 func waitStates(t *testing.T, c *cli, state string, names ...string) {
 	t.Helper()
 	var got map[string]listEntry
-	for deadline := time.Now().Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+	if !testkit.Poll(90*time.Second, func() bool {
 		got = c.list()
 		all := true
 		for _, name := range names {
 			all = all && got[name].State == state
 		}
-		if all {
-			return
-		}
+		return all
+	}) {
+		t.Fatalf("list never showed %v as %q; last: %+v", names, state, got)
 	}
-	t.Fatalf("list never showed %v as %q; last: %+v", names, state, got)
 }

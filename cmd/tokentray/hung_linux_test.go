@@ -13,6 +13,7 @@ import (
 
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -92,11 +93,10 @@ func TestAgentsStartedAtOnce(t *testing.T) {
 	}
 	var status localapi.Status
 	var err error
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if status, err = client.Status(context.Background()); err == nil {
-			break
-		}
-	}
+	testkit.Poll(testkit.Patience, func() bool {
+		status, err = client.Status(context.Background())
+		return err == nil
+	})
 	if err != nil {
 		t.Fatalf("no agent answers: %v", err)
 	}
@@ -132,11 +132,7 @@ func TestAgentWithoutSessionBusStartsNone(t *testing.T) {
 		t.Fatalf("the LocalAPI without a session bus: %v", err)
 	}
 	quitAgent(t, client)
-	for deadline := time.Now().Add(10 * time.Second); syscall.Kill(cmd.Process.Pid, 0) == nil; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the agent did not exit after quitting")
-		}
-	}
+	testkit.Eventually(t, "the agent to exit after quitting", func() bool { return syscall.Kill(cmd.Process.Pid, 0) != nil })
 	if strings.Contains(logs.String(), "panic") {
 		t.Errorf("the agent panicked on its way out:\n%s", logs.String())
 	}

@@ -14,9 +14,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // SecretsName is the Secret Service's well-known bus name.
@@ -84,18 +85,13 @@ func PrivateBus(t testing.TB, services map[string]string) string {
 // stopped leaves the bus a moment later.
 func waitNameFree(t testing.TB, conn *dbus.Conn) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	testkit.Eventually(t, SecretsName+" to be free", func() bool {
 		var owned bool
 		if err := conn.BusObject().Call("org.freedesktop.DBus.NameHasOwner", 0, SecretsName).Store(&owned); err != nil {
 			t.Fatal(err)
 		}
-		if !owned {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s is still owned after 10 s", SecretsName)
-		}
-	}
+		return !owned
+	})
 }
 
 // HangingSecretService owns SecretsName on a bus and answers no call
@@ -186,14 +182,11 @@ func StartGnomeKeyring(t testing.TB, address, home string) (stop func()) {
 	}
 	// It daemonizes and says nothing of its pid: the bus knows it.
 	var pid uint32
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		err := conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, SecretsName).Store(&pid)
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("gnome-keyring-daemon did not take %s: %v", SecretsName, err)
-		}
+	if !testkit.Poll(testkit.Patience, func() bool {
+		err = conn.BusObject().Call("org.freedesktop.DBus.GetConnectionUnixProcessID", 0, SecretsName).Store(&pid)
+		return err == nil
+	}) {
+		t.Fatalf("gnome-keyring-daemon did not take %s: %v", SecretsName, err)
 	}
 	var once sync.Once
 	stop = func() {
