@@ -18,6 +18,7 @@ import (
 // caller: here the test runs the client and the agent in one process, the
 // agent's own executable, so the record names the process that ran it.
 func TestLocalAPIRecordsAccess(t *testing.T) {
+	t.Parallel()
 	skipWithoutParent(t)
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
@@ -54,6 +55,7 @@ func TestLocalAPIRecordsAccess(t *testing.T) {
 // A proxy records each client connection once, however many requests it
 // carries.
 func TestProxyRecordsAccessPerConnection(t *testing.T) {
+	t.Parallel()
 	id := authtest.NewIdentityServer("key", "secret")
 	defer id.Close()
 	api := apiServer(t, id, func(string) bool { return false })
@@ -75,9 +77,10 @@ func TestProxyRecordsAccessPerConnection(t *testing.T) {
 // With the setting on, the first token of a profile a program gets is
 // notified, once; with it off (the default), nothing is.
 func TestFirstUseNotifies(t *testing.T) {
+	t.Parallel()
 	configPath := filepath.Join(t.TempDir(), "config.json")
 	addProfile(t, configPath, "work", "http://127.0.0.1:1", "key", "secret")
-	tokens, err := NewTokens(configPath, store.Keychain{})
+	tokens, err := NewTokens(configPath, keychainOf(configPath))
 	if err != nil {
 		t.Fatal(err)
 	}

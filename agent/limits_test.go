@@ -22,6 +22,7 @@ import (
 // descriptors nor keeps the CLI waiting: past maxConns the longest waiting
 // are closed, and a request is answered at once.
 func TestIdleConnectionsAreCapped(t *testing.T) {
+	t.Parallel()
 	client, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	const flood = 1000
 	conns := make([]net.Conn, 0, flood)
@@ -58,6 +59,7 @@ func TestIdleConnectionsAreCapped(t *testing.T) {
 // Event streams are capped, and a request is still answered with every one
 // of them taken.
 func TestEventStreamsAreCapped(t *testing.T) {
+	t.Parallel()
 	client, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	stream := func() (net.Conn, int) {
 		t.Helper()
@@ -89,6 +91,7 @@ func TestEventStreamsAreCapped(t *testing.T) {
 // A reader that stops reading its event stream is dropped once a write
 // waits eventWriteWait, instead of holding a goroutine and a descriptor.
 func TestStalledEventReaderIsDropped(t *testing.T) {
+	t.Parallel()
 	_, srv, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	c, err := localapi.Dial(t.Context(), socket)
 	if err != nil {

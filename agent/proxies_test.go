@@ -60,7 +60,7 @@ func startProxy(t *testing.T, api string, id *authtest.IdentityServer) (string, 
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := NewTokens(configPath, store.Keychain{})
+	tokens, err := NewTokens(configPath, keychainOf(configPath))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,6 +95,7 @@ func get(t *testing.T, u string) (int, string) {
 // A client of the proxy never sees an expired token: requests over three
 // and a half token lifetimes all succeed, with tokens renewed meanwhile.
 func TestProxyKeepsTokenFresh(t *testing.T) {
+	t.Parallel()
 	id := authtest.NewIdentityServer("key", "secret")
 	defer id.Close()
 	const lifetime = 2 * time.Second
@@ -114,6 +115,7 @@ func TestProxyKeepsTokenFresh(t *testing.T) {
 // A token the server revoked before its expiry is renewed once, and the
 // request that found out is answered with the new one.
 func TestProxyRenewsRevokedToken(t *testing.T) {
+	t.Parallel()
 	id := authtest.NewIdentityServer("key", "secret")
 	defer id.Close()
 	var mu sync.Mutex
@@ -173,6 +175,7 @@ func TestProxyRefusalShowsInState(t *testing.T) {
 // Proxies follow the config: a changed address moves one, a removed
 // profile's stops.
 func TestProxiesFollowConfig(t *testing.T) {
+	t.Parallel()
 	id := authtest.NewIdentityServer("key", "secret")
 	defer id.Close()
 	api := apiServer(t, id, func(string) bool { return false })

@@ -62,6 +62,7 @@ func addProfile(t *testing.T, configPath, name, url, key, secret string) {
 }
 
 func TestTokenThroughLocalAPI(t *testing.T) {
+	t.Parallel()
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	configPath := filepath.Join(t.TempDir(), "config.json")
@@ -84,6 +85,7 @@ func TestTokenThroughLocalAPI(t *testing.T) {
 }
 
 func TestUnknownProfileAndReload(t *testing.T) {
+	t.Parallel()
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	configPath := filepath.Join(t.TempDir(), "config.json")
@@ -107,6 +109,7 @@ func TestUnknownProfileAndReload(t *testing.T) {
 }
 
 func TestRejectedCredentialsNeedTheUser(t *testing.T) {
+	t.Parallel()
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	configPath := filepath.Join(t.TempDir(), "config.json")
@@ -128,6 +131,7 @@ func TestRejectedCredentialsNeedTheUser(t *testing.T) {
 }
 
 func TestQuit(t *testing.T) {
+	t.Parallel()
 	client, srv, _ := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	quit := make(chan struct{})
 	srv.OnQuit = func() { close(quit) }
@@ -142,6 +146,7 @@ func TestQuit(t *testing.T) {
 }
 
 func TestEventsStreamAndRefresh(t *testing.T) {
+	t.Parallel()
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	configPath := filepath.Join(t.TempDir(), "config.json")
@@ -192,6 +197,7 @@ func TestEventsStreamAndRefresh(t *testing.T) {
 }
 
 func TestStatusReportsRetrying(t *testing.T) {
+	t.Parallel()
 	server := authtest.NewIdentityServer("key", "secret")
 	defer server.Close()
 	server.FailNext(1, authtest.Fault{Status: 503})
@@ -234,6 +240,7 @@ func waitState(t *testing.T, client *localapi.Client, profile, state string) {
 // TestCopyAs checks the copy variants the LocalAPI names, before anything
 // reaches the clipboard: an unknown one is the caller's mistake.
 func TestCopyAs(t *testing.T) {
+	t.Parallel()
 	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.NewMemoryKeychain())
 	if err != nil {
 		t.Fatal(err)

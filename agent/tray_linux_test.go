@@ -12,6 +12,7 @@ import (
 )
 
 func TestStatusLine(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	long := "refresh: server answered 503 Service Unavailable: " + strings.Repeat("upstream timeout ", 10)
 	for _, tc := range []struct {
@@ -42,6 +43,7 @@ func TestStatusLine(t *testing.T) {
 }
 
 func TestWorst(t *testing.T) {
+	t.Parallel()
 	ev := func(states ...auth.State) []auth.Event {
 		var out []auth.Event
 		for _, s := range states {
@@ -71,6 +73,7 @@ func TestWorst(t *testing.T) {
 }
 
 func TestTooltip(t *testing.T) {
+	t.Parallel()
 	valid := []auth.Event{{Profile: "a", State: auth.StateValid}}
 	for _, tc := range []struct {
 		o       overall
@@ -95,6 +98,7 @@ func TestTooltip(t *testing.T) {
 // A keychain that stops answering is told once, not once per profile or
 // per retry, and again only after the profiles got past it.
 func TestTrayKeychainNews(t *testing.T) {
+	t.Parallel()
 	ev := func(states ...auth.State) []auth.Event {
 		var out []auth.Event
 		for i, s := range states {
@@ -125,6 +129,7 @@ func TestTrayKeychainNews(t *testing.T) {
 }
 
 func TestMenuLabel(t *testing.T) {
+	t.Parallel()
 	if got := menuLabel("my_profile"); got != "my__profile" {
 		t.Errorf("menuLabel = %q: a single underscore would be read as a mnemonic", got)
 	}
@@ -133,6 +138,7 @@ func TestMenuLabel(t *testing.T) {
 // A Copy click that copied nothing says so, since the next paste would be
 // whatever was on the clipboard before; a copy that worked says nothing.
 func TestTrayCopyFailureNotifies(t *testing.T) {
+	t.Parallel()
 	var notes []string
 	tray := &Tray{Notify: func(summary, body string) error {
 		notes = append(notes, summary+": "+body)

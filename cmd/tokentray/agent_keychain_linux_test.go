@@ -15,6 +15,7 @@ import (
 // user"), a token it holds is still served, and when the keychain answers
 // again the profiles become valid without a restart.
 func TestAgentKeychainNotAnswering(t *testing.T) {
+	t.Parallel()
 	env, runtimeDir := desktop(t)
 	keychain := newStuckKeychain(t)
 	const timeout = 8 * time.Second

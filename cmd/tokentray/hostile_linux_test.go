@@ -64,6 +64,8 @@ func envValue(env []string, key string) string {
 // socket: add, token and the agent still work, from the cache dir, and the
 // other user's directories stay as they were.
 func TestRuntimeDirPlantedByAnotherUser(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	uid, gid := otherUser(t)
 	env, _ := desktop(t)
 	shared, err := os.MkdirTemp("", "tokentray-shared-tmp-")

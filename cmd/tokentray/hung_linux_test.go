@@ -21,6 +21,8 @@ import (
 // client: token and list answer from the keychain as if no agent ran, and
 // a second agent exits 0 saying one runs, for as long as the first lives.
 func TestStoppedAgent(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	server := authtest.NewIdentityServer("key-stop", "secret-stop")
 	defer server.Close()
@@ -48,6 +50,8 @@ func TestStoppedAgent(t *testing.T) {
 // Any number of agents started at once leave exactly one running; every
 // other exits 0 saying one runs.
 func TestAgentsStartedAtOnce(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	env, runtimeDir := desktop(t)
 	const n = 36 // as many as reproduced the race before the file lock
 	type result struct {
@@ -117,6 +121,7 @@ func TestAgentsStartedAtOnce(t *testing.T) {
 // passphrase included): it says once that there is no tray and serves its
 // LocalAPI all the same.
 func TestAgentWithoutSessionBusStartsNone(t *testing.T) {
+	t.Parallel()
 	env, runtimeDir := desktop(t)
 	env = withoutVar(env, "DBUS_SESSION_BUS_ADDRESS")
 	// A dbus-launch that records being run, with the environment it got.

@@ -47,6 +47,7 @@ func (k *stuckKeychain) mend() {
 // what to do, after saying on stderr that they wait for it; exit 1, not 3:
 // nothing about the profile is wrong.
 func TestCommandsKeychainNotAnswering(t *testing.T) {
+	t.Parallel()
 	env, _ := desktop(t)
 	keychain := newStuckKeychain(t)
 	const timeout = 5 * time.Second

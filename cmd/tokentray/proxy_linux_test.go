@@ -23,6 +23,8 @@ import (
 // and a shell script calling `tokentray token` are recorded with their
 // executables, and that --off stops it.
 func TestProxyAndAccessLog(t *testing.T) {
+	t.Parallel()
+	exclusive(t)
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("needs curl:", err)
