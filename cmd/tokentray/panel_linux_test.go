@@ -82,21 +82,27 @@ func findTray(t testing.TB, pid int, timeout time.Duration) *panel {
 	}
 	t.Cleanup(func() { conn.Close() })
 	name := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
+	item := conn.Object(name, "/StatusNotifierItem")
+	var menu dbus.Variant
+	var menuErr error
 	if !testkit.Poll(timeout, func() bool {
 		var names []string
 		if err := conn.BusObject().Call("org.freedesktop.DBus.ListNames", 0).Store(&names); err != nil {
 			t.Fatal(err)
 		}
-		return slices.Contains(names, name)
+		if !slices.Contains(names, name) {
+			return false
+		}
+		// The item takes its name a moment before it serves its properties.
+		menu, menuErr = item.GetProperty("org.kde.StatusNotifierItem.Menu")
+		return menuErr == nil
 	}) {
+		if menuErr != nil {
+			t.Fatalf("reading the item's Menu: %v", menuErr)
+		}
 		t.Fatalf("no tray item %s on the session bus after %s", name, timeout)
 	}
-	item := conn.Object(name, "/StatusNotifierItem")
-	v, err := item.GetProperty("org.kde.StatusNotifierItem.Menu")
-	if err != nil {
-		t.Fatalf("reading the item's Menu: %v", err)
-	}
-	return &panel{conn: conn, item: item, menu: conn.Object(name, v.Value().(dbus.ObjectPath))}
+	return &panel{conn: conn, item: item, menu: conn.Object(name, menu.Value().(dbus.ObjectPath))}
 }
 
 // layout returns the whole menu below parent.
