@@ -139,7 +139,7 @@ func TestEditorValidation(t *testing.T) {
 				t.Errorf("the window does not show %q", tt.wantText)
 			}
 			noFileWritten(t, path)
-			if _, err := (store.Keychain{}).ClientSecret(f.name); err == nil {
+			if _, err := w.keychain().ClientSecret(f.name); err == nil {
 				t.Error("the keychain holds a secret")
 			}
 			// Test checks the same fields before it asks any server.
@@ -203,7 +203,7 @@ func TestEditorSavesIdentityAndShowsToken(t *testing.T) {
 	if strings.Contains(string(raw), testSecret) {
 		t.Error("the client secret is in the config file")
 	}
-	if secret, err := (store.Keychain{}).ClientSecret("work"); err != nil || secret != testSecret {
+	if secret, err := w.keychain().ClientSecret("work"); err != nil || secret != testSecret {
 		t.Errorf("keychain secret: err %v, matches %v", err, secret == testSecret)
 	}
 	if calls, want := ag.Calls(), []string{"reload", "token work"}; !slices.Equal(calls, want) {
@@ -243,7 +243,7 @@ func TestEditorSavesWebGrant(t *testing.T) {
 	if got != want {
 		t.Errorf("saved profile = %+v, want %+v", got, want)
 	}
-	k := store.Keychain{}
+	k := w.keychain()
 	if s, err := k.SessionToken("polar"); err != nil || s != "session-1" {
 		t.Errorf("session token in the keychain: %v, matches %v", err, s == "session-1")
 	}
@@ -279,7 +279,7 @@ func TestEditorFlowSwitchesDefaultURL(t *testing.T) {
 func TestEditKeepsStoredSecret(t *testing.T) {
 	ag := newFakeAgent()
 	w, path := newTestWindow(t, ag, home)
-	k := store.Keychain{}
+	k := w.keychain()
 	if err := k.SetClientSecret("home", testSecret); err != nil {
 		t.Fatal(err)
 	}
@@ -349,7 +349,7 @@ func TestEditorTestButton(t *testing.T) {
 	if len(cfg.Profiles) != 0 || reqs[0].Body.DeviceID != cfg.DeviceID || cfg.DeviceID == "" {
 		t.Errorf("after Test the config has %d profiles and device id %q (sent %q); want none, and the id kept", len(cfg.Profiles), cfg.DeviceID, reqs[0].Body.DeviceID)
 	}
-	if _, err := (store.Keychain{}).ClientSecret("work"); err == nil {
+	if _, err := w.keychain().ClientSecret("work"); err == nil {
 		t.Error("Test saved the secret")
 	}
 
@@ -435,7 +435,7 @@ func TestStoredSecretStaysWithItsServer(t *testing.T) {
 
 	p := store.Profile{Name: "work", Flow: store.FlowIdentity, BaseURL: "https://api.example.com", ClientKey: "key-1"}
 	w, _ := newTestWindow(t, newFakeAgent(), p)
-	if err := (store.Keychain{}).SetClientSecret("work", "stored-secret-xyz"); err != nil {
+	if err := w.keychain().SetClientSecret("work", "stored-secret-xyz"); err != nil {
 		t.Fatal(err)
 	}
 	for _, change := range []func(ed *editor){

@@ -169,7 +169,7 @@ func TestAgentGoneAndBack(t *testing.T) {
 func TestDuplicateProfile(t *testing.T) {
 	ag := newFakeAgent()
 	w, path := newTestWindow(t, ag, work, store.Profile{Name: "work-copy", Flow: store.FlowIdentity, BaseURL: "https://x.example", ClientKey: "k"})
-	k := store.Keychain{}
+	k := w.keychain()
 	if err := k.SetClientSecret("work", testSecret); err != nil {
 		t.Fatal(err)
 	}

@@ -138,7 +138,7 @@ func TestDeleteAsksThenRemoves(t *testing.T) {
 	p.BaseURL = server.URL
 	ag := newFakeAgent()
 	w, path := newTestWindow(t, ag, p, work)
-	k := store.Keychain{}
+	k := w.keychain()
 	flow := &auth.WebGrantFlow{BaseURL: server.URL, ClientID: "c2", ClientSecret: testSecret, SessionToken: "session-1"}
 	tok, err := flow.Acquire(context.Background())
 	if err != nil {

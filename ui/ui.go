@@ -64,6 +64,8 @@ type Window struct {
 	// The device the identity flow describes: detected, but fixed in tests.
 	deviceInfo    func() auth.DeviceInfo
 	detectNetwork func() auth.NetworkType
+	// openKeychain is store.OpenKeychain; tests keep the secrets in memory.
+	openKeychain func(configPath string, ask store.Passphrase) store.Keychain
 
 	// ctx ends the agent requests in flight when the window goes away;
 	// work counts the one-off goroutines, so Shutdown can let a save
@@ -109,6 +111,7 @@ func newWindow(app fyne.App, ag Agent, configPath string, now func() time.Time) 
 		autostart:     systemAutostart,
 		deviceInfo:    auth.DetectDeviceInfo,
 		detectNetwork: auth.DetectNetworkType,
+		openKeychain:  store.OpenKeychain,
 		ctx:           ctx,
 		cancel:        cancel,
 		banner:        widget.NewLabel(""),
@@ -283,7 +286,7 @@ func (w *Window) updateConfig(fn func(*store.Config)) error {
 // OS keychain or the secrets file. It reads the config: call it in the
 // background.
 func (w *Window) keychain() store.Keychain {
-	return store.OpenKeychain(w.configPath, nil)
+	return w.openKeychain(w.configPath, nil)
 }
 
 func (w *Window) profile(name string) (store.Profile, bool) {

@@ -17,7 +17,6 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
-	"github.com/zalando/go-keyring"
 
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
@@ -143,11 +142,10 @@ func jwtWith(payload string) string {
 }
 
 // newTestWindow opens the window on a fresh config path holding profiles,
-// with the keychain mocked in memory, and waits until it follows ag's
+// with its keychain in memory, and waits until it follows ag's
 // events (unless ag fails the first Events call).
 func newTestWindow(t *testing.T, ag *fakeAgent, profiles ...store.Profile) (*Window, string) {
 	t.Helper()
-	keyring.MockInit()
 	a := test.NewTempApp(t)
 	path := filepath.Join(t.TempDir(), "tokentray", "config.json")
 	if len(profiles) > 0 {
@@ -168,6 +166,8 @@ func newTestWindow(t *testing.T, ag *fakeAgent, profiles ...store.Profile) (*Win
 		return auth.DeviceInfo{Model: auth.DefaultDeviceModel, Version: auth.DefaultDeviceVersion, OSName: "Linux", OSVersion: "24.04"}
 	}
 	w.detectNetwork = func() auth.NetworkType { return auth.NetworkWifi }
+	keychain := store.NewMemoryKeychain()
+	w.openKeychain = func(string, store.Passphrase) store.Keychain { return keychain }
 	// Widget updates from goroutines wait for settle, which runs them on
 	// the test's goroutine: Fyne's test driver would run them at once on
 	// whichever goroutine asked, racing with the test's reads.
