@@ -299,26 +299,28 @@ func goBuild(t *testing.T, out, pkg string, cgo bool) {
 // waitForWindow polls the top-level windows until one is named name.
 func waitForWindow(t *testing.T, x *xgb.Conn, root xproto.Window, name string, exited <-chan struct{}) xproto.Window {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	var found xproto.Window
+	if !testkit.Poll(60*time.Second, func() bool {
+		select {
+		case <-exited:
+			t.Fatal("the GUI exited before its window appeared")
+		default:
+		}
 		tree, err := xproto.QueryTree(x, root).Reply()
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, w := range tree.Children {
 			if windowName(x, w) == name {
-				return w
+				found = w
+				return true
 			}
 		}
-		select {
-		case <-exited:
-			t.Fatal("the GUI exited before its window appeared")
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no top-level window named %q after 60 s", name)
-		}
+		return false
+	}) {
+		t.Fatalf("no top-level window named %q after 60 s", name)
 	}
+	return found
 }
 
 // runWithin runs cmd and kills it when it takes longer than d.
