@@ -92,10 +92,10 @@ func BenchmarkAgentIdle(b *testing.B) {
 			}
 		}
 	}
-	startWatcher(b)
+	startWatcher(b, env)
 	cmd, client := startAgent(b, env, runtimeDir)
 	pid := cmd.Process.Pid
-	tray := findTray(b, pid, 20*time.Second)
+	tray := findTray(b, env, pid, 20*time.Second)
 	// Idle means every token valid and the menu built, as after a start.
 	var valid int
 	var err error

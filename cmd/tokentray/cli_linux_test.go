@@ -77,7 +77,6 @@ func (c *cli) list() map[string]listEntry {
 // what list says of each profile without and with the agent.
 func TestTokenHeaderAndList(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	env, runtimeDir := desktop(t)
 	server := authtest.NewIdentityServer("key-list", "secret-list")
 	defer server.Close()
@@ -238,7 +237,6 @@ func TestExec(t *testing.T) {
 // Polar does, and every keychain entry goes.
 func TestAddWebAndRemove(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	env, runtimeDir := desktop(t)
 	const secret, session = "web-client-secret", "web-session-token"
 	const sub = "0b0cbd7c-7a8f-4d8b-9b35-3c1a2d4f5e6a"
@@ -394,7 +392,6 @@ func TestAddSignedInIdentity(t *testing.T) {
 // and the documented exit code.
 func TestErrors(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	env, runtimeDir := desktop(t)
 	server := authtest.NewIdentityServer("key-err", "right-secret")
 	defer server.Close()

@@ -45,10 +45,10 @@ func desktop(t testing.TB) (env []string, runtimeDir string) {
 	return env, runtimeDir
 }
 
-// sessionUI is held by the tests that use what the desktop session has one
-// of: the X clipboard, the tray watcher's and notifications' bus names, and
-// agents on the session bus, whose notifications a test counts. The other
-// tests run beside them.
+// sessionUI is held by the tests that use the X clipboard, which the
+// desktop session has one of. The other tests run beside them; those
+// standing in for the tray watcher or the notification service do so on a
+// private bus, where no other test's agent registers or notifies.
 var sessionUI sync.Mutex
 
 // exclusive keeps the other tests that call it waiting until t has ended.
@@ -173,6 +173,9 @@ func TestCopyTokenFromTray(t *testing.T) {
 	t.Parallel()
 	exclusive(t)
 	env, runtimeDir := desktop(t)
+	// A bus of its own: the tray watcher and notification service it
+	// stands in for see its agent alone.
+	env = privateKeyring(t, env)
 	server := authtest.NewIdentityServer("key-e2e", "secret-e2e")
 	defer server.Close()
 
@@ -181,9 +184,9 @@ func TestCopyTokenFromTray(t *testing.T) {
 		t.Fatalf("add exited %d: %s", code, stderr)
 	}
 
-	w := startWatcher(t)
+	w := startWatcher(t, env)
 	cmd, client := startAgent(t, env, runtimeDir)
-	tray := findTray(t, cmd.Process.Pid, 20*time.Second)
+	tray := findTray(t, env, cmd.Process.Pid, 20*time.Second)
 	if _, ok := tray.find(t, "work/Copy token"); !ok {
 		t.Fatalf("the tray has no work/Copy token; top level: %q", tray.labels(t))
 	}
@@ -294,6 +297,9 @@ func TestTray(t *testing.T) {
 	t.Parallel()
 	exclusive(t)
 	env, runtimeDir := desktop(t)
+	// A bus of its own: the tray watcher and notification service it
+	// stands in for see its agent alone.
+	env = privateKeyring(t, env)
 	identity := authtest.NewIdentityServer("key-tray", "secret-tray")
 	defer identity.Close()
 	web := authtest.NewWebServer("client-tray", "secret-web", "session-web")
@@ -308,11 +314,11 @@ func TestTray(t *testing.T) {
 	}
 	setClipboardClear(t, env, 2)
 
-	startWatcher(t)
-	notes := startNotifications(t)
+	startWatcher(t, env)
+	notes := startNotifications(t, env)
 	cmd, client, logs := startAgentLogged(t, env, runtimeDir)
 	events := recordEvents(t, client)
-	tray := findTray(t, cmd.Process.Pid, 20*time.Second)
+	tray := findTray(t, env, cmd.Process.Pid, 20*time.Second)
 	icons := map[string][]byte{"valid": assets.TrayValid, "retrying": assets.TrayRetrying, "needs you": assets.TrayNeedsYou}
 
 	valid := regexp.MustCompile(`^Valid · expires in 5\d min$`).MatchString

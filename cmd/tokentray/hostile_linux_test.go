@@ -65,9 +65,9 @@ func envValue(env []string, key string) string {
 // other user's directories stay as they were.
 func TestRuntimeDirPlantedByAnotherUser(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	uid, gid := otherUser(t)
 	env, _ := desktop(t)
+	env = privateKeyring(t, env) // a keyring of its own: another test runs a profile of the same name
 	shared, err := os.MkdirTemp("", "tokentray-shared-tmp-")
 	if err != nil {
 		t.Fatal(err)

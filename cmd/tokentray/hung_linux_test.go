@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/agent/localapi"
+	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
@@ -22,13 +23,19 @@ import (
 // a second agent exits 0 saying one runs, for as long as the first lives.
 func TestStoppedAgent(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	env, runtimeDir := desktop(t)
+	env = privateKeyring(t, env) // a keyring of its own: another test runs a profile of the same name
 	server := authtest.NewIdentityServer("key-stop", "secret-stop")
 	defer server.Close()
 	c := newCLI(t, env, "secret-stop")
 	c.must("secret-stop\n", "add", "p", "--url", server.URL, "--client-key", "key-stop")
-	cmd, _ := startAgent(t, env, runtimeDir)
+	cmd, client := startAgent(t, env, runtimeDir)
+	// Stopped once its first refresh is over: stopped during one, it would
+	// hold the profile's lock, which is another case.
+	testkit.Eventually(t, "the agent's first token", func() bool {
+		st, err := client.Status(context.Background())
+		return err == nil && len(st.Profiles) == 1 && st.Profiles[0].State == auth.StateValid
+	})
 	if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +58,6 @@ func TestStoppedAgent(t *testing.T) {
 // other exits 0 saying one runs.
 func TestAgentsStartedAtOnce(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	env, runtimeDir := desktop(t)
 	const n = 36 // as many as reproduced the race before the file lock
 	type result struct {

@@ -36,7 +36,6 @@ import (
 // nor any access or refresh token the servers issued, may be found.
 func TestNoSecretLeaks(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
 	env, runtimeDir := desktop(t)
 	root := filepath.Dir(runtimeDir) // holds the config, cache and runtime dirs
 	home := filepath.Join(root, "home")

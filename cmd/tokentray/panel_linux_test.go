@@ -54,13 +54,23 @@ func (w *watcher) count() int {
 	return len(w.registered)
 }
 
-func startWatcher(t testing.TB) *watcher {
+// sessionBus connects to the session bus of env, which the tokentray
+// processes of a test run with.
+func sessionBus(t testing.TB, env []string) *dbus.Conn {
 	t.Helper()
-	conn, err := dbus.ConnectSessionBus()
+	conn, err := dbus.Connect(envValue(env, "DBUS_SESSION_BUS_ADDRESS"))
 	if err != nil {
 		t.Fatalf("session bus: %v", err)
 	}
 	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// startWatcher stands in for the desktop's StatusNotifierWatcher on the
+// session bus of env.
+func startWatcher(t testing.TB, env []string) *watcher {
+	t.Helper()
+	conn := sessionBus(t, env)
 	w := &watcher{}
 	const iface = "org.kde.StatusNotifierWatcher"
 	if err := conn.Export(w, "/StatusNotifierWatcher", iface); err != nil {
@@ -73,14 +83,11 @@ func startWatcher(t testing.TB) *watcher {
 	return w
 }
 
-// findTray waits for the tray item of process pid to appear on the bus.
-func findTray(t testing.TB, pid int, timeout time.Duration) *panel {
+// findTray waits for the tray item of process pid to appear on the
+// session bus of env.
+func findTray(t testing.TB, env []string, pid int, timeout time.Duration) *panel {
 	t.Helper()
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatalf("session bus: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := sessionBus(t, env)
 	name := fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", pid)
 	item := conn.Object(name, "/StatusNotifierItem")
 	var menu dbus.Variant
@@ -295,13 +302,11 @@ func (n *notifications) all() []string {
 	return append([]string(nil), n.received...)
 }
 
-func startNotifications(t *testing.T) *notifications {
+// startNotifications stands in for the desktop's notification service on
+// the session bus of env.
+func startNotifications(t *testing.T, env []string) *notifications {
 	t.Helper()
-	conn, err := dbus.ConnectSessionBus()
-	if err != nil {
-		t.Fatalf("session bus: %v", err)
-	}
-	t.Cleanup(func() { conn.Close() })
+	conn := sessionBus(t, env)
 	n := &notifications{}
 	const iface = "org.freedesktop.Notifications"
 	if err := conn.Export(n, "/org/freedesktop/Notifications", iface); err != nil {

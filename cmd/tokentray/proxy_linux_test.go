@@ -24,12 +24,13 @@ import (
 // executables, and that --off stops it.
 func TestProxyAndAccessLog(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
+	exclusive(t) // it copies
 	curl, err := exec.LookPath("curl")
 	if err != nil {
 		t.Skip("needs curl:", err)
 	}
 	env, runtimeDir := desktop(t)
+	env = privateKeyring(t, env) // a keyring of its own: another test runs a profile of the same name
 	id := authtest.NewIdentityServer("key-proxy", "secret-proxy")
 	defer id.Close()
 	idURL, _ := url.Parse(id.URL)
