@@ -1164,46 +1164,49 @@ func TestKeeperWebGrantTwoHours(t *testing.T) {
 // API accepts it again or a new token replaces it, and a note about a
 // token no longer held changes nothing.
 func TestKeeperRefusedToken(t *testing.T) {
-	clock := authtest.NewFakeClock(t0)
-	flow := &fakeFlow{clock: clock, life: time.Hour}
-	ev := &events{}
-	k := newKeeper(t, newKeptStore(), auth.KeeperOptions{Clock: clock, OnEvent: ev.add})
-	k.Set(map[string]auth.Flow{"p": flow})
-	advance(t, k, clock, 0)
-	first, err := k.Token(t.Context(), "p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	const why = "401 from https://api.example.com after a renewal"
-	k.Refused("p", first.AccessToken, why)
-	if e := state(k, "p"); e.State != auth.StateValid || e.Refused != why {
-		t.Fatalf("after Refused: %+v; want valid with the note", e)
-	}
-	ev.mu.Lock()
-	last := ev.all[len(ev.all)-1]
-	ev.mu.Unlock()
-	if last.Refused != why {
-		t.Errorf("last event %+v; want the note reported", last)
-	}
-	// The note travels over the LocalAPI.
-	var decoded auth.Event
-	if data, err := json.Marshal(last); err != nil || json.Unmarshal(data, &decoded) != nil || decoded != last {
-		t.Errorf("event %+v through JSON: %+v", last, decoded)
-	}
-	k.Refused("p", first.AccessToken, "")
-	if e := state(k, "p"); e.Refused != "" {
-		t.Errorf("after the API accepted it again: %+v", e)
-	}
-	k.Refused("p", first.AccessToken, why)
-	if err := k.RefreshNow("p"); err != nil {
-		t.Fatal(err)
-	}
-	settle(t, k)
-	if e := state(k, "p"); e.Refused != "" || flow.count() != 2 {
-		t.Errorf("after a new token: %+v (%d requests); want no note", e, flow.count())
-	}
-	k.Refused("p", first.AccessToken, why)
-	if e := state(k, "p"); e.Refused != "" {
-		t.Errorf("a note about the old token shows: %+v", e)
-	}
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		clock := authtest.NewFakeClock(t0)
+		flow := &fakeFlow{clock: clock, life: time.Hour}
+		ev := &events{}
+		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, OnEvent: ev.add})
+		k.Set(map[string]auth.Flow{"p": flow})
+		advance(t, k, clock, 0)
+		first, err := k.Token(t.Context(), "p")
+		if err != nil {
+			t.Fatal(err)
+		}
+		const why = "401 from https://api.example.com after a renewal"
+		k.Refused("p", first.AccessToken, why)
+		if e := state(k, "p"); e.State != auth.StateValid || e.Refused != why {
+			t.Fatalf("after Refused: %+v; want valid with the note", e)
+		}
+		ev.mu.Lock()
+		last := ev.all[len(ev.all)-1]
+		ev.mu.Unlock()
+		if last.Refused != why {
+			t.Errorf("last event %+v; want the note reported", last)
+		}
+		// The note travels over the LocalAPI.
+		var decoded auth.Event
+		if data, err := json.Marshal(last); err != nil || json.Unmarshal(data, &decoded) != nil || decoded != last {
+			t.Errorf("event %+v through JSON: %+v", last, decoded)
+		}
+		k.Refused("p", first.AccessToken, "")
+		if e := state(k, "p"); e.Refused != "" {
+			t.Errorf("after the API accepted it again: %+v", e)
+		}
+		k.Refused("p", first.AccessToken, why)
+		if err := k.RefreshNow("p"); err != nil {
+			t.Fatal(err)
+		}
+		settle(t, k)
+		if e := state(k, "p"); e.Refused != "" || flow.count() != 2 {
+			t.Errorf("after a new token: %+v (%d requests); want no note", e, flow.count())
+		}
+		k.Refused("p", first.AccessToken, why)
+		if e := state(k, "p"); e.Refused != "" {
+			t.Errorf("a note about the old token shows: %+v", e)
+		}
+	})
 }

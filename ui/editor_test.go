@@ -488,10 +488,10 @@ func TestEnterWhileSavingSavesOnce(t *testing.T) {
 func TestEditorProxy(t *testing.T) {
 	ag := newFakeAgent()
 	w, path := newTestWindow(t, ag, home)
-	if err := (store.Keychain{}).SetClientSecret("home", testSecret); err != nil {
+	if err := w.keychain().SetClientSecret("home", testSecret); err != nil {
 		t.Fatal(err)
 	}
-	if err := (store.Keychain{}).SetSessionToken("home", "session-1"); err != nil {
+	if err := w.keychain().SetSessionToken("home", "session-1"); err != nil {
 		t.Fatal(err)
 	}
 	proxyOf := func() string {
