@@ -51,7 +51,7 @@ test-race:
 # there are cores, even while those sharing the session's clipboard wait
 # for their turn.
 test-cmd:
-	$(SESSION) $(GO) test -race -count=1 -parallel 32 $(CMD_PKGS)
+	$(SESSION) $(GO) test -race -count=1 -parallel 12 $(CMD_PKGS)
 
 test-gui:
 	$(SESSION) $(GO) test -count=1 $(GUI_PKGS)

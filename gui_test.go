@@ -121,22 +121,20 @@ func TestGUIWindow(t *testing.T) {
 	// editor, Escape goes back.
 	keys := newKeyboard(t, x, screen.Root)
 	keys.press(t, "Return")
-	time.Sleep(1500 * time.Millisecond)
-	token := grabWindow(t, x, screen, area)
+	token := changedShot(t, x, screen, area, shot)
 	if sameImage(shot, token) {
 		t.Error("Enter on the list changed nothing")
 	}
 	savePNG(t, filepath.Join("build", "screenshots", "token.png"), token)
 	keys.press(t, "Control_L", "e")
-	time.Sleep(time.Second)
-	editor := grabWindow(t, x, screen, area)
+	editor := changedShot(t, x, screen, area, token)
 	if sameImage(token, editor) {
 		t.Error("Ctrl+E in the token view changed nothing")
 	}
 	savePNG(t, filepath.Join("build", "screenshots", "editor.png"), editor)
 	keys.press(t, "Escape")
-	time.Sleep(time.Second)
-	if back := grabWindow(t, x, screen, area); !sameImage(shot, back) {
+	var back *image.RGBA
+	if !testkit.Poll(testkit.Patience, func() bool { back = grabWindow(t, x, screen, area); return sameImage(shot, back) }) {
 		savePNG(t, filepath.Join("build", "screenshots", "after-escape.png"), back)
 		t.Error("Escape in the editor did not go back to the list as it was (see after-escape.png)")
 	}
@@ -180,6 +178,26 @@ func seedProfiles(t *testing.T, configPath string) {
 		}
 		t.Cleanup(func() { _ = k.DeleteProfile(p.profile.Name) })
 	}
+}
+
+// changedShot grabs the window once it differs from before and has drawn
+// all it will: the same for a fifth of a second, for at most two seconds
+// (a blinking cursor never is). It gives up on the change after
+// testkit.Patience, returning what the window shows then.
+func changedShot(t *testing.T, x *xgb.Conn, screen *xproto.ScreenInfo, area image.Rectangle, before *image.RGBA) *image.RGBA {
+	t.Helper()
+	var shot *image.RGBA
+	if !testkit.Poll(testkit.Patience, func() bool { shot = grabWindow(t, x, screen, area); return !sameImage(before, shot) }) {
+		return shot
+	}
+	testkit.Poll(2*time.Second, func() bool {
+		time.Sleep(200 * time.Millisecond)
+		next := grabWindow(t, x, screen, area)
+		settled := sameImage(shot, next)
+		shot = next
+		return settled
+	})
+	return shot
 }
 
 // waitValid waits until the agent holds a valid token of every profile.

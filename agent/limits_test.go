@@ -21,8 +21,7 @@ import (
 // A flood of connections that send nothing neither exhausts the agent's
 // descriptors nor keeps the CLI waiting: past maxConns the longest waiting
 // are closed, and a request is answered at once.
-func TestIdleConnectionsAreCapped(t *testing.T) {
-	t.Parallel()
+func TestIdleConnectionsAreCapped(t *testing.T) { // not parallel: timed, it runs with no other test of its package
 	client, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	const flood = 1000
 	conns := make([]net.Conn, 0, flood)
@@ -58,8 +57,7 @@ func TestIdleConnectionsAreCapped(t *testing.T) {
 
 // Event streams are capped, and a request is still answered with every one
 // of them taken.
-func TestEventStreamsAreCapped(t *testing.T) {
-	t.Parallel()
+func TestEventStreamsAreCapped(t *testing.T) { // not parallel: timed, it runs with no other test of its package
 	client, _, socket := serve(t, filepath.Join(t.TempDir(), "config.json"))
 	stream := func() (net.Conn, int) {
 		t.Helper()

@@ -305,8 +305,7 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-func TestTransportFaults(t *testing.T) {
-	t.Parallel()
+func TestTransportFaults(t *testing.T) { // not parallel: timed, it runs with no other test of its package
 	t.Run("reset", func(t *testing.T) {
 		srv := newServer(t)
 		srv.FailNext(1, authtest.Fault{Reset: true})

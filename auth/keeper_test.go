@@ -920,8 +920,7 @@ func (f spendCounter) Refresh(ctx context.Context, rt string) (auth.Token, error
 // faulty server with tokens living 2 s, while many goroutines ask for
 // tokens: no caller may ever get an expired or refused token, and no spent
 // refresh token may be presented again.
-func TestKeeperSoak(t *testing.T) {
-	t.Parallel()
+func TestKeeperSoak(t *testing.T) { // not parallel: timed, it runs with no other test of its package
 	d := 5 * time.Second
 	if env := os.Getenv("TOKENTRAY_SOAK"); env != "" {
 		var err error

@@ -362,8 +362,7 @@ func TestWebRetryAfter(t *testing.T) {
 	}
 }
 
-func TestWebFaults(t *testing.T) {
-	t.Parallel()
+func TestWebFaults(t *testing.T) { // not parallel: timed, it runs with no other test of its package
 	tokenJSON := []byte(`{"access_token":"polar_at_a","token_type":"Bearer","expires_in":600,"refresh_token":null}`)
 	for _, tc := range []struct {
 		name    string

@@ -34,8 +34,7 @@ import (
 // printed, and the command line and environment of every process started,
 // the agent's included. No client secret, session token, uid signature,
 // nor any access or refresh token the servers issued, may be found.
-func TestNoSecretLeaks(t *testing.T) {
-	t.Parallel()
+func TestNoSecretLeaks(t *testing.T) { // not parallel: timed, it runs with no other test of its package
 	env, runtimeDir := desktop(t)
 	root := filepath.Dir(runtimeDir) // holds the config, cache and runtime dirs
 	home := filepath.Join(root, "home")
