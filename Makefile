@@ -43,15 +43,14 @@ build: deps-build
 test: deps-build deps-test check
 	@$(MAKE) --no-print-directory -j3 --output-sync=target test-race test-cmd test-gui
 
-# Four packages at a time: their tests, too, mostly wait.
 test-race:
-	$(SESSION) $(GO) test -race -count=1 -p 4 $(RACE_PKGS)
+	$(SESSION) $(GO) test -race -count=1 $(RACE_PKGS)
 
 # Its tests wait on the processes they start, so more run at once than
 # there are cores, even while those sharing the session's clipboard wait
 # for their turn.
 test-cmd:
-	$(SESSION) $(GO) test -race -count=1 -parallel 12 $(CMD_PKGS)
+	$(SESSION) $(GO) test -race -count=1 -parallel 8 $(CMD_PKGS)
 
 test-gui:
 	$(SESSION) $(GO) test -count=1 $(GUI_PKGS)
