@@ -39,9 +39,11 @@ build: deps-build
 # The three runs overlap, each in a desktop session of its own, so that
 # their clipboards, trays and keyrings never meet: the tests mostly wait for
 # processes, servers and the X server, not for the cores. Each run's output
-# shows when it ends.
+# shows when it ends. On a machine busy with other work, TEST_JOBS=1 runs
+# them one after the other, which leaves the timed tests more of the cores.
+TEST_JOBS ?= 3
 test: deps-build deps-test check
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-race test-cmd test-gui
+	@$(MAKE) --no-print-directory -j$(TEST_JOBS) --output-sync=target test-race test-cmd test-gui
 
 test-race:
 	$(SESSION) $(GO) test -race -count=1 $(RACE_PKGS)
