@@ -73,6 +73,7 @@ func Run(socket, configPath string) error {
 	stopSignals := quitOnSignal(quit)
 	defer stopSignals()
 	onExit := func() {
+		tray.Close()
 		// A token left on the clipboard would outlive the agent that
 		// was to clear it.
 		clip.Close()

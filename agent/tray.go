@@ -94,9 +94,23 @@ func (t *Tray) eventLoop(events <-chan auth.Event) {
 		case <-systray.TrayOpenedCh:
 		}
 		t.mu.Lock()
+		if !t.ready {
+			// Closed: the tray's D-Bus connection is going, and
+			// systray panics on a property it can no longer send.
+			t.mu.Unlock()
+			return
+		}
 		t.update(t.Tokens.Events(), time.Now())
 		t.mu.Unlock()
 	}
+}
+
+// Close stops every change to the tray; call it before systray closes its
+// connection (systray.Run's onExit). An update under way finishes first.
+func (t *Tray) Close() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.ready = false
 }
 
 // Rebuild lays the menu out again when the profiles changed: fyne.io/systray

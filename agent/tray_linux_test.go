@@ -3,12 +3,14 @@ package agent
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/store"
 )
 
 func TestStatusLine(t *testing.T) {
@@ -155,5 +157,31 @@ func TestTrayCopyFailureNotifies(t *testing.T) {
 	})
 	if want := "Tokentray did not copy the token of work: no clipboard to copy to: no display"; len(notes) != 1 || notes[0] != want {
 		t.Errorf("notes %q, want [%q]", notes, want)
+	}
+}
+
+// After Close the menu's loop ends at its next wake-up instead of setting
+// an icon: systray closes its D-Bus connection right after, and panicked
+// on the next property it could not send.
+func TestTrayClosedStopsUpdating(t *testing.T) {
+	t.Parallel()
+	tokens, err := NewTokens(filepath.Join(t.TempDir(), "config.json"), store.NewMemoryKeychain())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tokens.Close()
+	tray := &Tray{Tokens: tokens, ready: true}
+	events, _ := tokens.Subscribe()
+	tray.Close()
+	ended := make(chan struct{})
+	go func() { tray.eventLoop(events); close(ended) }()
+	tokens.publish(auth.Event{Profile: "work", State: auth.StateValid})
+	select {
+	case <-ended:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the tray's loop went on after Close")
+	}
+	if tray.iconSet {
+		t.Error("an icon was set after Close")
 	}
 }
