@@ -20,10 +20,7 @@ import (
 func TestLocalAPIRecordsAccess(t *testing.T) {
 	t.Parallel()
 	skipWithoutParent(t)
-	server := authtest.NewIdentityServer("key", "secret")
-	defer server.Close()
-	configPath := filepath.Join(t.TempDir(), "config.json")
-	addProfile(t, configPath, "work", server.URL, "key", "secret")
+	_, configPath := identityProfile(t, "work", "secret")
 	client, _, _ := serve(t, configPath)
 	ctx := t.Context()
 	tok, err := client.Token(ctx, "work")

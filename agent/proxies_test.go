@@ -60,16 +60,10 @@ func startProxy(t *testing.T, api string, id *authtest.IdentityServer) (string, 
 	}); err != nil {
 		t.Fatal(err)
 	}
-	tokens, err := NewTokens(configPath, keychainOf(configPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := tokens.Keep(); err != nil {
-		t.Fatal(err)
-	}
+	tokens := keptTokens(t, configPath)
 	proxies := &Proxies{Tokens: tokens, OnConnection: tokens.RecordProxy}
 	proxies.Sync(tokens.Profiles())
-	t.Cleanup(func() { proxies.Close(); tokens.Close() })
+	t.Cleanup(func() { proxies.Close() })
 	return "http://" + addr, tokens
 }
 

@@ -39,17 +39,37 @@ func serve(t *testing.T, configPath string) (*localapi.Client, *Server, string) 
 	if err != nil {
 		t.Fatal(err)
 	}
+	srv := &Server{Tokens: keptTokens(t, configPath)}
+	go srv.Serve(ln)
+	t.Cleanup(func() { ln.Close() })
+	return localapi.NewClient(socket), srv, socket
+}
+
+// keptTokens is a token service keeping the profiles at configPath, closed
+// when the test ends.
+func keptTokens(t *testing.T, configPath string) *Tokens {
+	t.Helper()
 	tokens, err := NewTokens(configPath, keychainOf(configPath))
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { tokens.Close() })
 	if err := tokens.Keep(); err != nil {
 		t.Fatal(err)
 	}
-	srv := &Server{Tokens: tokens}
-	go srv.Serve(ln)
-	t.Cleanup(func() { ln.Close(); tokens.Close() })
-	return localapi.NewClient(socket), srv, socket
+	return tokens
+}
+
+// identityProfile starts an identity server that takes key "key" and
+// secret "secret", and adds profile name over it, with clientSecret, to a
+// config of the test's own.
+func identityProfile(t *testing.T, name, clientSecret string) (*authtest.IdentityServer, string) {
+	t.Helper()
+	server := authtest.NewIdentityServer("key", "secret")
+	t.Cleanup(server.Close)
+	configPath := filepath.Join(t.TempDir(), "config.json")
+	addProfile(t, configPath, name, server.URL, "key", clientSecret)
+	return server, configPath
 }
 
 func addProfile(t *testing.T, configPath, name, url, key, secret string) {
@@ -62,10 +82,7 @@ func addProfile(t *testing.T, configPath, name, url, key, secret string) {
 
 func TestTokenThroughLocalAPI(t *testing.T) {
 	t.Parallel()
-	server := authtest.NewIdentityServer("key", "secret")
-	defer server.Close()
-	configPath := filepath.Join(t.TempDir(), "config.json")
-	addProfile(t, configPath, "work", server.URL, "key", "secret")
+	server, configPath := identityProfile(t, "work", "secret")
 	client, _, _ := serve(t, configPath)
 	ctx := context.Background()
 
@@ -85,10 +102,7 @@ func TestTokenThroughLocalAPI(t *testing.T) {
 
 func TestUnknownProfileAndReload(t *testing.T) {
 	t.Parallel()
-	server := authtest.NewIdentityServer("key", "secret")
-	defer server.Close()
-	configPath := filepath.Join(t.TempDir(), "config.json")
-	addProfile(t, configPath, "alpha", server.URL, "key", "secret")
+	server, configPath := identityProfile(t, "alpha", "secret")
 	client, _, _ := serve(t, configPath)
 	ctx := context.Background()
 
@@ -109,10 +123,7 @@ func TestUnknownProfileAndReload(t *testing.T) {
 
 func TestRejectedCredentialsNeedTheUser(t *testing.T) {
 	t.Parallel()
-	server := authtest.NewIdentityServer("key", "secret")
-	defer server.Close()
-	configPath := filepath.Join(t.TempDir(), "config.json")
-	addProfile(t, configPath, "bad", server.URL, "key", "wrong-secret")
+	_, configPath := identityProfile(t, "bad", "wrong-secret")
 	client, _, _ := serve(t, configPath)
 
 	_, err := client.Token(context.Background(), "bad")
@@ -146,10 +157,7 @@ func TestQuit(t *testing.T) {
 
 func TestEventsStreamAndRefresh(t *testing.T) {
 	t.Parallel()
-	server := authtest.NewIdentityServer("key", "secret")
-	defer server.Close()
-	configPath := filepath.Join(t.TempDir(), "config.json")
-	addProfile(t, configPath, "stream", server.URL, "key", "secret")
+	server, configPath := identityProfile(t, "stream", "secret")
 	client, _, _ := serve(t, configPath)
 	ctx, cancel := context.WithCancel(context.Background())
 	events := make(chan auth.Event, 100)
@@ -197,11 +205,8 @@ func TestEventsStreamAndRefresh(t *testing.T) {
 
 func TestStatusReportsRetrying(t *testing.T) {
 	t.Parallel()
-	server := authtest.NewIdentityServer("key", "secret")
-	defer server.Close()
+	server, configPath := identityProfile(t, "flaky", "secret")
 	server.FailNext(1, authtest.Fault{Status: 503})
-	configPath := filepath.Join(t.TempDir(), "config.json")
-	addProfile(t, configPath, "flaky", server.URL, "key", "secret")
 	client, _, _ := serve(t, configPath)
 	var p auth.Event
 	testkit.Poll(testkit.Patience, func() bool {
