@@ -1,35 +1,9 @@
 package localapi
 
-import (
-	"os"
-	"os/exec"
-	"path/filepath"
-	"syscall"
+import "syscall"
 
-	"github.com/tokentray/tokentray/store/privdir"
-	"github.com/tokentray/tokentray/store/secretenv"
-)
-
-// StartDetached starts exe detached from this process's console, so it
-// outlives the process that started it, with its output appended to LogPath.
-func StartDetached(exe string, args ...string) error {
-	if err := privdir.Ensure(filepath.Dir(LogPath())); err != nil {
-		return err
-	}
-	log, err := os.OpenFile(LogPath(), os.O_CREATE|os.O_WRONLY|os.O_APPEND|privdir.NoFollow, 0o600)
-	if err != nil {
-		return err
-	}
-	defer log.Close()
-	cmd := exec.Command(exe, args...)
-	// The passphrase this process took out of its environment goes to the
-	// Tokentray process it starts, which needs it as much.
-	cmd.Env = append(os.Environ(), secretenv.ForChild()...)
-	cmd.Stdout, cmd.Stderr = log, log
+// detached starts a process without this process's console.
+func detached() *syscall.SysProcAttr {
 	const detachedProcess = 0x00000008
-	cmd.SysProcAttr = &syscall.SysProcAttr{CreationFlags: detachedProcess | syscall.CREATE_NEW_PROCESS_GROUP}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	return cmd.Process.Release()
+	return &syscall.SysProcAttr{CreationFlags: detachedProcess | syscall.CREATE_NEW_PROCESS_GROUP}
 }
