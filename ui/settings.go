@@ -149,47 +149,42 @@ func (s *settings) saveClear(label string) {
 // setFirstUse saves whether the agent notifies a program's first token of
 // a profile; the agent reads it at each first use, so it needs no reload.
 func (s *settings) setFirstUse(on bool) {
-	if s.applying {
-		return
-	}
-	s.w.goBackground(func(context.Context) {
-		err := s.w.updateConfig(func(cfg *store.Config) { cfg.Settings.NotifyFirstUse = on })
-		s.w.do(func() {
-			if err != nil {
-				setError(s.message, "The notification setting was not saved: ", err)
-				s.applying = true
-				s.firstUse.SetChecked(!on)
-				s.applying = false
-				return
-			}
-			if on {
-				setInfo(s.message, "Saved: a program's first token of a profile is notified.")
-			} else {
-				setInfo(s.message, "Saved: first uses are recorded without a notification.")
-			}
-		})
-	})
+	s.toggle(s.firstUse, on, func() error {
+		return s.w.updateConfig(func(cfg *store.Config) { cfg.Settings.NotifyFirstUse = on })
+	}, "The notification setting was not saved: ",
+		"Saved: a program's first token of a profile is notified.",
+		"Saved: first uses are recorded without a notification.")
 }
 
 // setLogin turns start-at-login on or off.
 func (s *settings) setLogin(on bool) {
+	s.toggle(s.login, on, func() error { return s.w.autostart.Set(on) },
+		"Start at login was not changed: ",
+		"Tokentray's agent will start when you log in.",
+		"Tokentray's agent will no longer start when you log in.")
+}
+
+// toggle applies check's change to on in the background with apply, and
+// says how it went: failed (followed by the error), then check goes back;
+// else onDone or offDone.
+func (s *settings) toggle(check *widget.Check, on bool, apply func() error, failed, onDone, offDone string) {
 	if s.applying {
 		return
 	}
 	s.w.goBackground(func(context.Context) {
-		err := s.w.autostart.Set(on)
+		err := apply()
 		s.w.do(func() {
 			if err != nil {
-				setError(s.message, "Start at login was not changed: ", err)
+				setError(s.message, failed, err)
 				s.applying = true
-				s.login.SetChecked(!on)
+				check.SetChecked(!on)
 				s.applying = false
 				return
 			}
 			if on {
-				setInfo(s.message, "Tokentray's agent will start when you log in.")
+				setInfo(s.message, onDone)
 			} else {
-				setInfo(s.message, "Tokentray's agent will no longer start when you log in.")
+				setInfo(s.message, offDone)
 			}
 		})
 	})
