@@ -288,20 +288,23 @@ func button(t *testing.T, w fyne.Window, text string) *widget.Button {
 
 func editorOf(t *testing.T, w *Window) *editor {
 	t.Helper()
-	ed, ok := w.screen.(*editor)
-	if !ok {
-		t.Fatalf("the window shows %T (%q), want the editor", w.screen, visibleTexts(t, w))
-	}
-	return ed
+	return screenOf[*editor](t, w, "the editor")
 }
 
 func tokenViewOf(t *testing.T, w *Window) *tokenView {
 	t.Helper()
-	v, ok := w.screen.(*tokenView)
+	return screenOf[*tokenView](t, w, "the token view")
+}
+
+// screenOf is the screen the window shows, which must be an S (called
+// what in the failure).
+func screenOf[S screen](t *testing.T, w *Window, what string) S {
+	t.Helper()
+	s, ok := w.screen.(S)
 	if !ok {
-		t.Fatalf("the window shows %T (%q), want the token view", w.screen, visibleTexts(t, w))
+		t.Fatalf("the window shows %T (%q), want %s", w.screen, visibleTexts(t, w), what)
 	}
-	return v
+	return s
 }
 
 // visibleErrors are the field errors on show.
