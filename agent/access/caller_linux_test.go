@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // A process is named by its executable; this one, running the same file
@@ -33,11 +35,7 @@ func TestSocketPID(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, _ := testkit.Connect(t, ln)
 	f, _ := c.(*net.TCPConn).File()
 	defer f.Close()
 	var inode uint64

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // The kernel names the client's socket: its owner and its
@@ -57,16 +59,7 @@ func TestDiagAndTableAgree(t *testing.T) {
 			continue
 		}
 		defer ln.Close()
-		c, err := net.Dial("tcp", ln.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
-		server, err := ln.Accept()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer server.Close()
+		_, server := testkit.Connect(t, ln)
 		client, local := server.RemoteAddr().(*net.TCPAddr), server.LocalAddr().(*net.TCPAddr)
 		fromDiag, err := diagOwner(client.AddrPort(), local.AddrPort())
 		if err != nil {
@@ -94,16 +87,7 @@ func BenchmarkPeerLookup(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer ln.Close()
-	c, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer c.Close()
-	server, err := ln.Accept()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer server.Close()
+	_, server := testkit.Connect(b, ln)
 	client, local := server.RemoteAddr().(*net.TCPAddr), server.LocalAddr().(*net.TCPAddr)
 	b.Run("diag", func(b *testing.B) {
 		for b.Loop() {

@@ -1,10 +1,12 @@
 // Package testkit holds what the tests of several packages share: a buffer
-// safe for a logger and a test to use at once, polling for a condition, and
-// the guard for tests that need the private desktop session.
+// safe for a logger and a test to use at once, polling for a condition, a
+// connection with both its ends, and the guard for tests that need the
+// private desktop session.
 package testkit
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"sync"
 	"testing"
@@ -27,6 +29,23 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Connect dials ln and accepts the connection: the tests that look a
+// socket up by its ends need both. Both close when the test ends.
+func Connect(tb testing.TB, ln net.Listener) (client, server net.Conn) {
+	tb.Helper()
+	client, err := net.Dial(ln.Addr().Network(), ln.Addr().String())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { server.Close() })
+	return client, server
 }
 
 // Patience is how long Eventually waits. It only guards against a hung
