@@ -58,8 +58,8 @@ func (c *winClipboard) write(text string) error {
 		return errors.New("the text to copy holds a NUL character")
 	}
 	err = withClipboard(func() error {
-		if r, _, err := emptyClipboard.Call(); r == 0 {
-			return fmt.Errorf("emptying the clipboard: %w", err)
+		if err := empty(); err != nil {
+			return err
 		}
 		if err := setData(cfUnicodeText, unsafe.Slice((*byte)(unsafe.Pointer(&utf16[0])), 2*len(utf16))); err != nil {
 			return err
@@ -87,13 +87,16 @@ func (c *winClipboard) clearIf(string) (bool, error) {
 	if sequenceNumber() != c.seq {
 		return false, nil
 	}
-	err := withClipboard(func() error {
-		if r, _, err := emptyClipboard.Call(); r == 0 {
-			return fmt.Errorf("emptying the clipboard: %w", err)
-		}
-		return nil
-	})
+	err := withClipboard(empty)
 	return err == nil, err
+}
+
+// empty empties the open clipboard.
+func empty() error {
+	if r, _, err := emptyClipboard.Call(); r == 0 {
+		return fmt.Errorf("emptying the clipboard: %w", err)
+	}
+	return nil
 }
 
 func (c *winClipboard) close(text string) { _, _ = c.clearIf(text) }

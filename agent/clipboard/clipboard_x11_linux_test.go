@@ -110,6 +110,18 @@ func x11Of(t *testing.T, c *Clipboard) *x11Clipboard {
 	return x
 }
 
+// copied is a clipboard that has copied text, closed by closeWithin when
+// the test ends.
+func copied(t *testing.T, text string) *Clipboard {
+	t.Helper()
+	c := &Clipboard{}
+	t.Cleanup(func() { closeWithin(t, c) })
+	if err := c.Write(text, 0); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 // closeWithin closes c, failing the test rather than hanging it.
 func closeWithin(t *testing.T, c *Clipboard) {
 	done := make(chan struct{})
@@ -126,11 +138,7 @@ func closeWithin(t *testing.T, c *Clipboard) {
 // pasteable.
 func TestX11ClipboardFlood(t *testing.T) {
 	p := newPastingClient(t)
-	c := &Clipboard{}
-	defer closeWithin(t, c)
-	if err := c.Write("before-the-flood", 0); err != nil {
-		t.Fatal(err)
-	}
+	c := copied(t, "before-the-flood")
 	owner := x11Of(t, c).window
 	request := xproto.SelectionRequestEvent{
 		Time: xproto.TimeCurrentTime, Owner: owner, Requestor: p.window, Selection: p.clipboard, Target: p.utf8, Property: p.property,
@@ -163,11 +171,7 @@ func TestX11ClipboardFlood(t *testing.T) {
 // request made before it owned the selection.
 func TestX11ClipboardRefusesEarlierRequest(t *testing.T) {
 	p := newPastingClient(t)
-	c := &Clipboard{}
-	defer closeWithin(t, c)
-	if err := c.Write("owned-since", 0); err != nil {
-		t.Fatal(err)
-	}
+	c := copied(t, "owned-since")
 	since := x11Of(t, c).since
 	if value, ok := p.paste(t, since-1); ok {
 		t.Errorf("a request from before the copy got %q, want a refusal", value)
@@ -184,11 +188,7 @@ func TestX11ClipboardRefusesEarlierRequest(t *testing.T) {
 // the clipboard alone, and does.
 func TestX11ClipboardClearTakenMeanwhile(t *testing.T) {
 	p := newPastingClient(t)
-	c := &Clipboard{}
-	defer closeWithin(t, c)
-	if err := c.Write("taken-meanwhile", 0); err != nil {
-		t.Fatal(err)
-	}
+	c := copied(t, "taken-meanwhile")
 	x := x11Of(t, c)
 	// The server ignores a change dated before the last; a later
 	// millisecond makes the agent's clear, dated with its own copy's time,
