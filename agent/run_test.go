@@ -40,11 +40,7 @@ func TestLogStates(t *testing.T) {
 
 	// Close ends the logging without a word about lost changes.
 	tokens.Close()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("logStates went on after Close")
-	}
+	testkit.Receive(t, done, 10*time.Second, "logStates went on after Close")
 	if strings.Contains(logged.String(), "not logged") {
 		t.Errorf("Close was logged as lost changes:\n%s", logged.String())
 	}

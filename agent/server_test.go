@@ -148,11 +148,7 @@ func TestQuit(t *testing.T) {
 	if err := client.Quit(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-quit:
-	case <-time.After(5 * time.Second):
-		t.Fatal("OnQuit was not called")
-	}
+	testkit.Receive(t, quit, 5*time.Second, "OnQuit was not called")
 }
 
 func TestEventsStreamAndRefresh(t *testing.T) {

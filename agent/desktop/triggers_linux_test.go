@@ -12,6 +12,8 @@ import (
 
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // TestWatchNetworkDebouncesAChange brings the loopback interface up in a
@@ -44,16 +46,8 @@ func TestWatchNetworkDebouncesAChange(t *testing.T) {
 	if err := <-ready; err != nil {
 		t.Skipf("cannot make a private network namespace here: %v", err)
 	}
-	select {
-	case <-rechecks:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no recheck after the network changed")
-	}
-	select {
-	case <-rechecks:
-		t.Error("a second recheck for one burst of changes")
-	case <-time.After(2 * netDebounce):
-	}
+	testkit.Receive(t, rechecks, 10*time.Second, "no recheck after the network changed")
+	testkit.NoReceive(t, rechecks, 2*netDebounce, "a second recheck for one burst of changes")
 }
 
 // Only logind's PrepareForSleep means a resume: the same signal from any
@@ -127,11 +121,7 @@ func TestWatchResumeOnlyFromLogind(t *testing.T) {
 	if err := login.Emit("/org/freedesktop/login1", member, false); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-rechecks:
-	case <-time.After(10 * time.Second):
-		t.Fatal("no recheck after logind's resume")
-	}
+	testkit.Receive(t, rechecks, 10*time.Second, "no recheck after logind's resume")
 	// logind's signal came last: anything the others caused is in by now.
 	if n := len(rechecks); n != 0 {
 		t.Errorf("%d more rechecks: signals from another connection counted", n)

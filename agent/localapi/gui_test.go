@@ -3,6 +3,8 @@ package localapi
 import (
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // GUIOpen finds a running GUI without showing its window; FocusGUI shows
@@ -23,16 +25,8 @@ func TestGUIOpen(t *testing.T) {
 	if err := FocusGUI(); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case <-shown:
-	case <-time.After(5 * time.Second):
-		t.Fatal("FocusGUI did not show the window")
-	}
-	select {
-	case <-shown:
-		t.Error("the window was shown twice: once for GUIOpen")
-	case <-time.After(2 * guiReadWait):
-	}
+	testkit.Receive(t, shown, 5*time.Second, "FocusGUI did not show the window")
+	testkit.NoReceive(t, shown, 2*guiReadWait, "the window was shown twice: once for GUIOpen")
 	ln.Close()
 	if GUIOpen() {
 		t.Error("GUIOpen after the GUI stopped listening = true")

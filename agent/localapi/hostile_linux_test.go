@@ -11,7 +11,8 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
-	"time"
+
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // otherUser returns a second local user to attack with, made with useradd
@@ -105,11 +106,7 @@ s.close()`, path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("connecting as the other user: %v: %s", err, out)
 	}
-	select {
-	case <-shown:
-		t.Error("another user's connection showed the window")
-	case <-time.After(2 * guiReadWait):
-	}
+	testkit.NoReceive(t, shown, 2*guiReadWait, "another user's connection showed the window")
 }
 
 // A server of another uid at the socket path (root with this user's

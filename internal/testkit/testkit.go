@@ -1,7 +1,8 @@
 // Package testkit holds what the tests of several packages share: a buffer
-// safe for a logger and a test to use at once, polling for a condition, a
-// connection with both its ends, and the guard for tests that need the
-// private desktop session.
+// safe for a logger and a test to use at once, polling for a condition,
+// waiting for a value on a channel or for its absence, a connection with
+// both its ends, and the guard for tests that need the private desktop
+// session.
 package testkit
 
 import (
@@ -29,6 +30,28 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// Receive takes the next value on ch; without one within, it fails t
+// with failure and stops the test.
+func Receive[T any](t testing.TB, ch <-chan T, within time.Duration, failure string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(within):
+		t.Fatal(failure)
+	}
+}
+
+// NoReceive marks t failed with failure if a value comes on ch within
+// during: for something that must happen only once, after Receive.
+func NoReceive[T any](t testing.TB, ch <-chan T, during time.Duration, failure string) {
+	t.Helper()
+	select {
+	case <-ch:
+		t.Error(failure)
+	case <-time.After(during):
+	}
 }
 
 // Connect dials ln and accepts the connection: the tests that look a
