@@ -135,13 +135,8 @@ func TestForwardsWithToken(t *testing.T) {
 	req.Header.Set("X-Custom", "kept")
 	// A client that asks for no compression, as curl without --compressed.
 	plain := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	resp, err := plain.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || string(body) != "hello" {
+	resp, body := roundTrip(t, plain, req)
+	if resp.StatusCode != 200 || body != "hello" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
 	if got.URL.Path != "/api/v1/items" || got.URL.RawQuery != "q=a%20b&n=2" {
@@ -187,6 +182,18 @@ func TestUpstreamKeepAlive(t *testing.T) {
 
 // rawRequest sends req as is on a new connection to proxyURL and returns
 // the answer.
+// roundTrip sends req with c and reads the whole answer.
+func roundTrip(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
+}
+
 func rawRequest(t *testing.T, proxyURL, req string) (*http.Response, string) {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(proxyURL, "http://"))
@@ -439,13 +446,9 @@ func TestUnixSocket(t *testing.T) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", path)
 	}}}
 	for range 3 {
-		resp, err := client.Get("http://localhost/x")
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || string(body) != "ok" {
+		req, _ := http.NewRequest("GET", "http://localhost/x", nil)
+		resp, body := roundTrip(t, client, req)
+		if resp.StatusCode != 200 || body != "ok" {
 			t.Fatalf("over the socket: %d %q", resp.StatusCode, body)
 		}
 	}
