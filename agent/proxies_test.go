@@ -2,7 +2,6 @@ package agent
 
 import (
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 )
 
@@ -77,13 +77,12 @@ func freeLoopbackPort(t *testing.T) string {
 
 func get(t *testing.T, u string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(u)
+	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(body)
+	resp, body := testkit.RoundTrip(t, http.DefaultClient, req)
+	return resp.StatusCode, body
 }
 
 // A client of the proxy never sees an expired token: requests over three

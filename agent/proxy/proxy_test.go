@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/tokentray/tokentray/auth"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // fakeTokens hands out "tok-N"; Renew moves on to the next N. refused
@@ -135,7 +136,7 @@ func TestForwardsWithToken(t *testing.T) {
 	req.Header.Set("X-Custom", "kept")
 	// A client that asks for no compression, as curl without --compressed.
 	plain := &http.Client{Transport: &http.Transport{DisableCompression: true}}
-	resp, body := roundTrip(t, plain, req)
+	resp, body := testkit.RoundTrip(t, plain, req)
 	if resp.StatusCode != 200 || body != "hello" {
 		t.Fatalf("got %d %q", resp.StatusCode, body)
 	}
@@ -182,18 +183,6 @@ func TestUpstreamKeepAlive(t *testing.T) {
 
 // rawRequest sends req as is on a new connection to proxyURL and returns
 // the answer.
-// roundTrip sends req with c and reads the whole answer.
-func roundTrip(t *testing.T, c *http.Client, req *http.Request) (*http.Response, string) {
-	t.Helper()
-	resp, err := c.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	return resp, string(body)
-}
-
 func rawRequest(t *testing.T, proxyURL, req string) (*http.Response, string) {
 	t.Helper()
 	c, err := net.Dial("tcp", strings.TrimPrefix(proxyURL, "http://"))
@@ -447,7 +436,7 @@ func TestUnixSocket(t *testing.T) {
 	}}}
 	for range 3 {
 		req, _ := http.NewRequest("GET", "http://localhost/x", nil)
-		resp, body := roundTrip(t, client, req)
+		resp, body := testkit.RoundTrip(t, client, req)
 		if resp.StatusCode != 200 || body != "ok" {
 			t.Fatalf("over the socket: %d %q", resp.StatusCode, body)
 		}

@@ -1,13 +1,15 @@
 // Package testkit holds what the tests of several packages share: a buffer
 // safe for a logger and a test to use at once, polling for a condition,
 // waiting for a value on a channel or for its absence, a connection with
-// both its ends, and the guard for tests that need the private desktop
-// session.
+// both its ends, an HTTP request with its whole answer, and the guard for
+// tests that need the private desktop session.
 package testkit
 
 import (
 	"bytes"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
@@ -69,6 +71,19 @@ func Connect(tb testing.TB, ln net.Listener) (client, server net.Conn) {
 	}
 	tb.Cleanup(func() { server.Close() })
 	return client, server
+}
+
+// RoundTrip sends req with c and reads the whole answer, failing t if it
+// cannot be sent.
+func RoundTrip(t testing.TB, c *http.Client, req *http.Request) (*http.Response, string) {
+	t.Helper()
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp, string(body)
 }
 
 // Patience is how long Eventually waits. It only guards against a hung
