@@ -96,6 +96,21 @@ func lockConfig(ctx context.Context, configPath string) (unlock func(), err erro
 	return func() { once.Do(func() { f.Close() }) }, nil
 }
 
+// loadLocked takes the lock of the config at path, waiting as lockConfig
+// does, and loads the config under it. The caller saves, if it does, before
+// calling unlock; on an error nothing is held.
+func loadLocked(ctx context.Context, path string) (cfg *Config, unlock func(), err error) {
+	unlock, err = lockConfig(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if cfg, err = Load(path); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return cfg, unlock, nil
+}
+
 // DeviceID returns the installation's device id from the config at path,
 // making and saving it first, under the config lock, when there is none
 // yet: it is kept for good from its first use on, and only this first call
@@ -124,15 +139,11 @@ func DeviceID(path string) (string, error) {
 func UpdateConfig(path string, change func(*Config) error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
 	defer cancel()
-	unlock, err := lockConfig(ctx, path)
+	cfg, unlock, err := loadLocked(ctx, path)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	cfg, err := Load(path)
-	if err != nil {
-		return err
-	}
 	if err := change(cfg); err != nil {
 		return err
 	}

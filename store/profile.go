@@ -42,15 +42,11 @@ func SaveProfile(configPath string, k Keychain, p Profile, secrets Secrets) erro
 func saveProfile(configPath string, k Keychain, p Profile, secrets Secrets, keepProxy bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
 	defer cancel()
-	unlock, err := lockConfig(ctx, configPath)
+	cfg, unlock, err := loadLocked(ctx, configPath)
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	cfg, err := Load(configPath)
-	if err != nil {
-		return err
-	}
 	if err := k.CheckBackend(configPath, cfg.Settings); err != nil {
 		return err
 	}

@@ -92,15 +92,11 @@ func MoveSecrets(ctx context.Context, configPath, to string, ask Passphrase) (mo
 	if to != SecretsKeychain && to != SecretsFile {
 		return 0, fmt.Errorf("secrets go to %q or %q, not %q", SecretsKeychain, SecretsFile, to)
 	}
-	unlock, err := lockConfig(ctx, configPath)
+	cfg, unlock, err := loadLocked(ctx, configPath)
 	if err != nil {
 		return 0, err
 	}
 	defer unlock()
-	cfg, err := Load(configPath)
-	if err != nil {
-		return 0, err
-	}
 	from := cfg.Settings.SecretsBackend()
 	names := make([]string, 0, len(cfg.Profiles))
 	for _, p := range cfg.Profiles {
