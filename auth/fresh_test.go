@@ -51,10 +51,7 @@ func TestFreshAcquiresWhenNothingStored(t *testing.T) {
 func TestFreshRefreshesWithinMargin(t *testing.T) {
 	t.Parallel()
 	srv, flow, st := freshSetup(t, nil)
-	old, err := flow.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := acquire(t, flow)
 	// Valid for one more minute: inside the two-minute margin.
 	old.Expiry = time.Now().Add(time.Minute)
 	st.put("p", old)

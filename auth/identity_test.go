@@ -46,6 +46,30 @@ func newServer(t *testing.T) *authtest.IdentityServer {
 	return s
 }
 
+// acquire returns flow's first token, ending the test if there is none.
+func acquire(t *testing.T, flow auth.Flow) auth.Token {
+	t.Helper()
+	tok, err := flow.Acquire(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// concurrently runs use n times at once and reports every error.
+func concurrently(t *testing.T, n int, use func() error) {
+	t.Helper()
+	done := make(chan error)
+	for range n {
+		go func() { done <- use() }()
+	}
+	for range n {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
 // jsonKeys returns the keys of a JSON object in the order they appear.
 func jsonKeys(t *testing.T, raw []byte) []string {
 	t.Helper()
@@ -118,10 +142,7 @@ func TestAcquireAndRefreshRotate(t *testing.T) {
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	ctx := context.Background()
-	first, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := acquire(t, flow)
 	if len(first.AccessToken) <= 2048 || strings.Count(first.AccessToken, ".") != 2 {
 		t.Errorf("access token is %d bytes, %d dots; want a JWT over 2 KB", len(first.AccessToken), strings.Count(first.AccessToken, "."))
 	}
@@ -183,10 +204,7 @@ func TestExpiry(t *testing.T) {
 			srv.SetRelativeExpiry(tc.relative)
 			flow := newFlow(srv.URL)
 			flow.Now = func() time.Time { return tc.clientNow }
-			tok, err := flow.Acquire(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := acquire(t, flow)
 			if !tok.Expiry.Equal(tc.want) {
 				t.Errorf("expiry %v, want %v", tok.Expiry, tc.want)
 			}
@@ -233,10 +251,7 @@ func TestResponseParsing(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			flow := newFlow(serveOnce(t, 200, nil, tc.body))
 			flow.Now = func() time.Time { return now }
-			tok, err := flow.Acquire(context.Background())
-			if err != nil {
-				t.Fatal(err)
-			}
+			tok := acquire(t, flow)
 			if tc.want.access != "" && tok.AccessToken != tc.want.access || tok.RefreshToken != tc.want.refresh && tc.want.refresh != "" || !tok.Expiry.Equal(tc.want.expiry) {
 				t.Errorf("got %+v, want %+v", tok, tc.want)
 			}
@@ -554,23 +569,15 @@ func TestServerConcurrentUse(t *testing.T) {
 	t.Parallel()
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
-	done := make(chan error)
-	for range 8 {
-		go func() {
-			tok, err := flow.Acquire(context.Background())
-			if err == nil {
-				_ = srv.Accepts(tok.AccessToken)
-				_ = srv.Requests()
-				_, err = flow.Refresh(context.Background(), tok.RefreshToken)
-			}
-			done <- err
-		}()
-	}
-	for range 8 {
-		if err := <-done; err != nil {
-			t.Error(err)
+	concurrently(t, 8, func() error {
+		tok, err := flow.Acquire(context.Background())
+		if err == nil {
+			_ = srv.Accepts(tok.AccessToken)
+			_ = srv.Requests()
+			_, err = flow.Refresh(context.Background(), tok.RefreshToken)
 		}
-	}
+		return err
+	})
 	if srv.Acquires() != 8 || srv.Refreshes() != 8 || len(srv.Requests()) != 16 {
 		t.Errorf("acquires %d, refreshes %d, requests %d", srv.Acquires(), srv.Refreshes(), len(srv.Requests()))
 	}
@@ -585,10 +592,7 @@ func TestSignedInAccount(t *testing.T) {
 	flow := newFlow(srv.URL)
 	flow.SignatureTimestamp, flow.UID, flow.UIDSignature = "1758732781", "uid-42", "sig/+=secret"
 	ctx := context.Background()
-	tok, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	refreshed, err := flow.Refresh(ctx, tok.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
@@ -674,10 +678,7 @@ func TestIdentityServerCountsReuses(t *testing.T) {
 	srv := newServer(t)
 	flow := newFlow(srv.URL)
 	ctx := context.Background()
-	tok, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	if _, err := flow.Refresh(ctx, tok.RefreshToken); err != nil {
 		t.Fatal(err)
 	}

@@ -177,10 +177,7 @@ func TestWebExpiryAndScope(t *testing.T) {
 	flow := newWebFlow(srv.URL)
 	flow.Now = func() time.Time { return now }
 	flow.Scope = "openid email"
-	tok, err := flow.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	if !tok.Expiry.Equal(now.Add(time.Hour)) || tok.Scope != "openid email" || tok.RefreshToken != "" {
 		t.Errorf("got %+v; want expiry %v, the scope and no refresh token", tok, now.Add(time.Hour))
 	}
@@ -191,10 +188,7 @@ func TestWebNullRefreshToken(t *testing.T) {
 	srv := newWebServer(t)
 	srv.SetRefreshTokens(authtest.NullRefreshToken)
 	flow := newWebFlow(srv.URL)
-	tok, err := flow.Acquire(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	if tok.RefreshToken != "" || !srv.Accepts(tok.AccessToken) {
 		t.Errorf("got refresh token %q, accepted %v", tok.RefreshToken, srv.Accepts(tok.AccessToken))
 	}
@@ -213,10 +207,7 @@ func TestWebRotationAndFamilyRevocation(t *testing.T) {
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
-	first, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := acquire(t, flow)
 	second, err := flow.Refresh(ctx, first.RefreshToken)
 	if err != nil {
 		t.Fatal(err)
@@ -488,10 +479,7 @@ func TestWebRevokeAccessToken(t *testing.T) {
 	srv := newWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
-	tok, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	var r auth.Revoker = flow
 	if err := r.Revoke(ctx, tok); err != nil {
 		t.Fatal(err)
@@ -514,10 +502,7 @@ func TestWebRevokeBoth(t *testing.T) {
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
-	tok, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	if err := flow.Revoke(ctx, tok); err != nil {
 		t.Fatal(err)
 	}
@@ -556,13 +541,10 @@ func TestWebRevokeErrors(t *testing.T) {
 
 	// The first failure is reported, and the access token is revoked
 	// all the same.
-	tok, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	tok := acquire(t, flow)
 	tok.RefreshToken = "polar_rt_y"
 	srv.FailNext(1, authtest.Fault{Status: 503, Header: http.Header{"Retry-After": {"9"}}})
-	err = flow.Revoke(ctx, tok)
+	err := flow.Revoke(ctx, tok)
 	if ae := authError(t, err); ae.Op != "revoke" || ae.Action != auth.RetryLater || ae.RetryAfter != 9*time.Second {
 		t.Errorf("revoke 503: %v", err)
 	}
@@ -581,10 +563,7 @@ func TestFreshWebReacquiresOnInvalidGrant(t *testing.T) {
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
 	ctx := context.Background()
-	first, err := flow.Acquire(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	first := acquire(t, flow)
 	if _, err := flow.Refresh(ctx, first.RefreshToken); err != nil {
 		t.Fatal(err)
 	}
@@ -665,26 +644,18 @@ func TestWebServerConcurrentUse(t *testing.T) {
 	t.Parallel()
 	srv := newRotatingWebServer(t)
 	flow := newWebFlow(srv.URL)
-	done := make(chan error)
-	for range 8 {
-		go func() {
-			tok, err := flow.Acquire(context.Background())
-			if err == nil {
-				_ = srv.Accepts(tok.AccessToken)
-				_ = srv.Requests()
-				tok, err = flow.Refresh(context.Background(), tok.RefreshToken)
-			}
-			if err == nil {
-				err = flow.Revoke(context.Background(), tok)
-			}
-			done <- err
-		}()
-	}
-	for range 8 {
-		if err := <-done; err != nil {
-			t.Error(err)
+	concurrently(t, 8, func() error {
+		tok, err := flow.Acquire(context.Background())
+		if err == nil {
+			_ = srv.Accepts(tok.AccessToken)
+			_ = srv.Requests()
+			tok, err = flow.Refresh(context.Background(), tok.RefreshToken)
 		}
-	}
+		if err == nil {
+			err = flow.Revoke(context.Background(), tok)
+		}
+		return err
+	})
 	if srv.Acquires() != 8 || srv.Refreshes() != 8 || srv.Revocations() != 16 || srv.Reuses() != 0 || len(srv.Requests()) != 32 {
 		t.Errorf("acquires %d, refreshes %d, revocations %d, reuses %d, requests %d", srv.Acquires(), srv.Refreshes(), srv.Revocations(), srv.Reuses(), len(srv.Requests()))
 	}
