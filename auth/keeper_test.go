@@ -179,6 +179,17 @@ func advance(t *testing.T, k *auth.Keeper, c *authtest.FakeClock, d time.Duratio
 	settle(t, k)
 }
 
+// keepOne starts a Keeper over st, on clock, keeping flow as the profile
+// "p", and waits for its first request.
+func keepOne(t *testing.T, clock *authtest.FakeClock, st auth.TokenStore, flow auth.Flow, opt auth.KeeperOptions) *auth.Keeper {
+	t.Helper()
+	opt.Clock = clock
+	k := newKeeper(t, st, opt)
+	k.Set(map[string]auth.Flow{"p": flow})
+	advance(t, k, clock, 0)
+	return k
+}
+
 func constRand(v float64) func() float64 { return func() float64 { return v } }
 
 func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
@@ -193,9 +204,7 @@ func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
 		} {
 			clock := authtest.NewFakeClock(t0)
 			flow := &fakeFlow{clock: clock, life: time.Hour}
-			k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(tc.rand)})
-			k.Set(map[string]auth.Flow{"p": flow})
-			advance(t, k, clock, 0)
+			k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(tc.rand)})
 			if flow.count() != 1 || state(k, "p").State != auth.StateValid {
 				t.Fatalf("after Set: %d requests, %v; want one acquire", flow.count(), state(k, "p"))
 			}
@@ -223,9 +232,7 @@ func TestKeeperRefreshesMarginBeforeExpiry(t *testing.T) {
 			for _, r := range []float64{0, 0.5, 0.999} {
 				clock := authtest.NewFakeClock(t0)
 				flow := &fakeFlow{clock: clock, life: life}
-				k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(r), Margin: margin})
-				k.Set(map[string]auth.Flow{"p": flow})
-				advance(t, k, clock, 0)
+				keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(r), Margin: margin})
 				next, _ := clock.NextIn()
 				// A token living less than twice the margin is refreshed at
 				// half its life, since earlier would mean at once.
@@ -299,12 +306,10 @@ func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
 		for range 12 {
 			flow.failNext(errUnavailable)
 		}
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{
-			Clock: clock, Rand: constRand(0.999999),
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{
+			Rand:       constRand(0.999999),
 			MinBackoff: time.Second, MaxBackoff: time.Minute,
 		})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
 		want := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60, 60, 60, 60, 60}
 		for i, w := range want {
 			w *= time.Second
@@ -336,9 +341,7 @@ func TestKeeperHonoursRetryAfter(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
 		flow.failNext(&auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second, Action: auth.RetryLater})
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0)})
 		if next, _ := clock.NextIn(); next != 90*time.Second {
 			t.Errorf("retry in %v, want the 90 s the server asked for", next)
 		}
@@ -369,9 +372,7 @@ func TestKeeperCapsRetryAfter(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
 		flow.failNext(unavailable)
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0)})
 		if next, _ := clock.NextIn(); next != auth.DefaultMaxBackoff {
 			t.Errorf("with no token, a year's Retry-After is waited %v; want at most the maximum backoff, %v", next, auth.DefaultMaxBackoff)
 		}
@@ -401,9 +402,7 @@ func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
 		flow := &fakeFlow{clock: clock, life: time.Hour}
 		hour := &auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: time.Hour, Action: auth.RetryLater}
 		flow.failNext(hour)
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0)})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0)})
 
 		if _, err := k.Token(context.Background(), "p"); err == nil || flow.count() != 1 {
 			t.Fatalf("Token at once after the failure: %v after %d requests; want the error and no request", err, flow.count())
@@ -437,9 +436,7 @@ func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999999), MaxBackoff: 10 * time.Minute})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0.999999), MaxBackoff: 10 * time.Minute})
 		good, err := k.Token(context.Background(), "p")
 		if err != nil {
 			t.Fatal(err)
@@ -480,9 +477,7 @@ func TestKeeperNeedsUserOnceAndStops(t *testing.T) {
 		st.put("p", auth.Token{AccessToken: "old", RefreshToken: "spent", Expiry: t0.Add(-time.Minute)})
 		flow.failNext(errRefused, errBadSecret)
 		var ev events
-		k := newKeeper(t, st, auth.KeeperOptions{Clock: clock, OnEvent: ev.add})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, st, flow, auth.KeeperOptions{OnEvent: ev.add})
 		if flow.count() != 2 {
 			t.Errorf("%d requests; want a refresh, then an acquire", flow.count())
 		}
@@ -669,9 +664,7 @@ func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
 		for range 100 {
 			flow.failNext(errUnavailable)
 		}
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, Rand: constRand(0.999)})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0.999)})
 		for range 60 {
 			k.Recheck()
 			advance(t, k, clock, 500*time.Millisecond)
@@ -815,12 +808,10 @@ func TestKeeperKeychainNotAnswering(t *testing.T) {
 		flow := &fakeFlow{clock: clock, life: time.Hour}
 		st := &downStore{memStore: newMemStore(nil)}
 		var ev events
-		k := newKeeper(t, st, auth.KeeperOptions{
-			Clock: clock, Rand: constRand(0.999999), OnEvent: ev.add,
+		k := keepOne(t, clock, st, flow, auth.KeeperOptions{
+			Rand: constRand(0.999999), OnEvent: ev.add,
 			MinBackoff: time.Second, MaxBackoff: time.Minute,
 		})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
 		held := st.get("p")
 
 		st.down.Store(true)
@@ -1168,9 +1159,7 @@ func TestKeeperRefusedToken(t *testing.T) {
 		clock := authtest.NewFakeClock(t0)
 		flow := &fakeFlow{clock: clock, life: time.Hour}
 		ev := &events{}
-		k := newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, OnEvent: ev.add})
-		k.Set(map[string]auth.Flow{"p": flow})
-		advance(t, k, clock, 0)
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{OnEvent: ev.add})
 		first, err := k.Token(t.Context(), "p")
 		if err != nil {
 			t.Fatal(err)
