@@ -98,55 +98,56 @@ type tokenRecord struct {
 
 // SetClientSecret stores profile's client secret, replacing any earlier one.
 func (k Keychain) SetClientSecret(profile, secret string) error {
-	if err := ValidateProfileName(profile); err != nil {
-		return err
-	}
-	return k.set(profile+clientSecretSuffix, secret)
+	return k.setProfileEntry(profile, clientSecretSuffix, secret)
 }
 
 // ClientSecret returns profile's client secret; the error wraps ErrNotFound
 // when there is none.
 func (k Keychain) ClientSecret(profile string) (string, error) {
-	if err := ValidateProfileName(profile); err != nil {
-		return "", err
-	}
-	return k.get(profile + clientSecretSuffix)
+	return k.profileEntry(profile, clientSecretSuffix)
 }
 
 // SetSessionToken stores the session token of a web grant profile.
 func (k Keychain) SetSessionToken(profile, token string) error {
-	if err := ValidateProfileName(profile); err != nil {
-		return err
-	}
-	return k.set(profile+sessionTokenSuffix, token)
+	return k.setProfileEntry(profile, sessionTokenSuffix, token)
 }
 
 // SessionToken returns profile's session token; the error wraps ErrNotFound
 // when there is none.
 func (k Keychain) SessionToken(profile string) (string, error) {
-	if err := ValidateProfileName(profile); err != nil {
-		return "", err
-	}
-	return k.get(profile + sessionTokenSuffix)
+	return k.profileEntry(profile, sessionTokenSuffix)
 }
 
 // SetUIDSignature stores the uid signature of a signed-in identity
 // profile. It is a secret: it vouches for the account, so it lives here and
 // not beside the uid in the config.
 func (k Keychain) SetUIDSignature(profile, signature string) error {
-	if err := ValidateProfileName(profile); err != nil {
-		return err
-	}
-	return k.set(profile+uidSignatureSuffix, signature)
+	return k.setProfileEntry(profile, uidSignatureSuffix, signature)
 }
 
 // UIDSignature returns profile's uid signature; the error wraps ErrNotFound
 // when there is none.
 func (k Keychain) UIDSignature(profile string) (string, error) {
+	return k.profileEntry(profile, uidSignatureSuffix)
+}
+
+// setProfileEntry stores value as profile's entry with suffix, once profile
+// is known to be a valid name: from another (say "a/client-secret") the
+// account could be some other profile's entry.
+func (k Keychain) setProfileEntry(profile, suffix, value string) error {
+	if err := ValidateProfileName(profile); err != nil {
+		return err
+	}
+	return k.set(profile+suffix, value)
+}
+
+// profileEntry returns profile's entry with suffix, checking the name as
+// setProfileEntry does.
+func (k Keychain) profileEntry(profile, suffix string) (string, error) {
 	if err := ValidateProfileName(profile); err != nil {
 		return "", err
 	}
-	return k.get(profile + uidSignatureSuffix)
+	return k.get(profile + suffix)
 }
 
 // SaveToken replaces profile's token record in one keychain write.
