@@ -167,6 +167,16 @@ func nowOr(now func() time.Time) time.Time {
 	return time.Now()
 }
 
+// checkTokenResponse checks the two fields every token response needs, a
+// non-empty access token and an expiry, and returns the expiry's number.
+// The field names are the protocol's, for the errors.
+func checkTokenResponse(accessToken *string, accessField string, expiresIn json.RawMessage, expiresField string) (int64, error) {
+	if accessToken == nil || *accessToken == "" {
+		return 0, fmt.Errorf("response has no %s", accessField)
+	}
+	return parseExpiresIn(expiresIn, expiresField)
+}
+
 // parseExpiresIn accepts a JSON number or a numeric string, since servers
 // disagree on which to send; fractions of a second are dropped. field names
 // the response field in errors.

@@ -153,10 +153,7 @@ func (f *IdentityFlow) parseToken(raw []byte) (Token, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return Token{}, fmt.Errorf("malformed response: %v", err)
 	}
-	if r.AccessToken == nil || *r.AccessToken == "" {
-		return Token{}, errors.New("response has no accessToken")
-	}
-	n, err := parseExpiresIn(r.ExpiresIn, "expiresIn")
+	n, err := checkTokenResponse(r.AccessToken, "accessToken", r.ExpiresIn, "expiresIn")
 	if err != nil {
 		return Token{}, err
 	}

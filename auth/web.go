@@ -222,10 +222,7 @@ func (f *WebGrantFlow) parseToken(raw []byte) (Token, error) {
 	if err := json.Unmarshal(raw, &r); err != nil {
 		return Token{}, fmt.Errorf("malformed response: %v", err)
 	}
-	if r.AccessToken == nil || *r.AccessToken == "" {
-		return Token{}, errors.New("response has no access_token")
-	}
-	n, err := parseExpiresIn(r.ExpiresIn, "expires_in")
+	n, err := checkTokenResponse(r.AccessToken, "access_token", r.ExpiresIn, "expires_in")
 	if err != nil {
 		return Token{}, err
 	}
