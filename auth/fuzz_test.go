@@ -29,8 +29,28 @@ func checkParsed(t *testing.T, tok Token, err error) {
 	}
 }
 
+// fuzzTokenParser fuzzes parse as decodeToken calls it for op, from the
+// seed bodies, holding every result to checkParsed and then to check, if
+// there is one.
+func fuzzTokenParser(f *testing.F, op string, seeds []string, parse func([]byte) (Token, error), check func(*testing.T, Token, error)) {
+	for _, s := range seeds {
+		f.Add([]byte(s), "application/json")
+	}
+	f.Fuzz(func(t *testing.T, raw []byte, mediaType string) {
+		if len(raw) > maxFuzzInput {
+			return
+		}
+		tok, err := decodeToken(exchange{op: op}, raw, mediaType, parse)
+		checkParsed(t, tok, err)
+		if check != nil {
+			check(t, tok, err)
+		}
+	})
+}
+
 func FuzzIdentityToken(f *testing.F) {
-	for _, s := range []string{
+	flow := &IdentityFlow{Now: func() time.Time { return fuzzNow }}
+	fuzzTokenParser(f, "acquire", []string{
 		`{"accessToken":"a","expiresIn":1758732781,"refreshToken":"640b00c7-33d8-44f2-ab46-e3d1284a4061"}`,
 		`{"accessToken":"eyJhbGciOiJub25lIn0.eyJleHAiOjE3MDAwMDA2MDB9.sig","expiresIn":"3600"}`,
 		`{"accessToken":"a","expiresIn":1e300}`,
@@ -38,21 +58,12 @@ func FuzzIdentityToken(f *testing.F) {
 		`{"accessToken":null,"expiresIn":null}`,
 		`{"accessToken":"a","expiresIn":"9007199254740993"}`,
 		`[]`, `null`, ``, `{"accessToken":`,
-	} {
-		f.Add([]byte(s), "application/json")
-	}
-	flow := &IdentityFlow{Now: func() time.Time { return fuzzNow }}
-	f.Fuzz(func(t *testing.T, raw []byte, mediaType string) {
-		if len(raw) > maxFuzzInput {
-			return
-		}
-		tok, err := decodeToken(exchange{op: "acquire"}, raw, mediaType, flow.parseToken)
-		checkParsed(t, tok, err)
-	})
+	}, flow.parseToken, nil)
 }
 
 func FuzzWebToken(f *testing.F) {
-	for _, s := range []string{
+	flow := &WebGrantFlow{Now: func() time.Time { return fuzzNow }}
+	fuzzTokenParser(f, "refresh", []string{
 		`{"access_token":"polar_at_x","token_type":"Bearer","expires_in":864000,"refresh_token":"polar_rt_x","scope":"openid email","id_token":"e.y.j"}`,
 		`{"access_token":"polar_at_x","expires_in":"60","refresh_token":null}`,
 		`{"access_token":"","expires_in":60}`,
@@ -60,16 +71,7 @@ func FuzzWebToken(f *testing.F) {
 		`{"access_token":"a","expires_in":9e15}`,
 		`{"access_token":["a"],"expires_in":60}`,
 		`<html>login</html>`, ``,
-	} {
-		f.Add([]byte(s), "application/json")
-	}
-	flow := &WebGrantFlow{Now: func() time.Time { return fuzzNow }}
-	f.Fuzz(func(t *testing.T, raw []byte, mediaType string) {
-		if len(raw) > maxFuzzInput {
-			return
-		}
-		tok, err := decodeToken(exchange{op: "refresh"}, raw, mediaType, flow.parseToken)
-		checkParsed(t, tok, err)
+	}, flow.parseToken, func(t *testing.T, tok Token, err error) {
 		if err == nil && tok.Expiry.Before(fuzzNow) {
 			t.Fatalf("a positive expires_in gave an expiry %v in the past", tok.Expiry)
 		}
