@@ -76,12 +76,7 @@ func TestKeychainClientSecret(t *testing.T) {
 		t.Errorf("secret-tool finds %q (found %v), want %q", v, ok, got)
 	}
 
-	if err := k.DeleteProfile("prod"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.ClientSecret("prod"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("ClientSecret after DeleteProfile = %v, want ErrNotFound", err)
-	}
+	deleteProfile(t, k, "prod", "ClientSecret", k.ClientSecret)
 	if _, ok := secretTool(t, k.Service, "prod/client-secret"); ok {
 		t.Error("secret-tool still finds the client secret after DeleteProfile")
 	}
@@ -499,12 +494,7 @@ func TestAddProfileUIDSignature(t *testing.T) {
 		t.Errorf("the config file holds the uid signature: %s", data)
 	}
 
-	if err := k.DeleteProfile("prod"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.UIDSignature("prod"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("UIDSignature after DeleteProfile = %v, want ErrNotFound", err)
-	}
+	deleteProfile(t, k, "prod", "UIDSignature", k.UIDSignature)
 	if _, ok := secretTool(t, k.Service, "prod/uid-signature"); ok {
 		t.Error("secret-tool still finds the uid signature after DeleteProfile")
 	}

@@ -8,6 +8,18 @@ import (
 	"github.com/tokentray/tokentray/auth"
 )
 
+// deleteProfile deletes profile from k and checks that read, the getter
+// named what, then finds its entry gone.
+func deleteProfile(t *testing.T, k Keychain, profile, what string, read func(string) (string, error)) {
+	t.Helper()
+	if err := k.DeleteProfile(profile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := read(profile); !errors.Is(err, ErrNotFound) {
+		t.Errorf("%s after DeleteProfile = %v, want ErrNotFound", what, err)
+	}
+}
+
 // A memory Keychain keeps a profile's entries as the OS keychain does,
 // shared by its copies and by no other memory Keychain.
 func TestMemoryKeychain(t *testing.T) {
@@ -30,12 +42,7 @@ func TestMemoryKeychain(t *testing.T) {
 	if _, err := other.ClientSecret("p"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("another memory Keychain reads %v, want ErrNotFound", err)
 	}
-	if err := k.DeleteProfile("p"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.ClientSecret("p"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("after DeleteProfile: %v, want ErrNotFound", err)
-	}
+	deleteProfile(t, k, "p", "ClientSecret", k.ClientSecret)
 	if _, found, err := k.LoadToken("p"); found || err != nil {
 		t.Errorf("after DeleteProfile the token is found %v, %v", found, err)
 	}

@@ -66,12 +66,7 @@ func TestVaultRoundTrip(t *testing.T) {
 	if _, err := k.SessionToken("prod"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("SessionToken of none = %v, want ErrNotFound", err)
 	}
-	if err := k.DeleteProfile("prod"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := k.ClientSecret("prod"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("ClientSecret after DeleteProfile = %v, want ErrNotFound", err)
-	}
+	deleteProfile(t, k, "prod", "ClientSecret", k.ClientSecret)
 }
 
 // The file is 0600 in a 0700 directory and holds no secret, account name
