@@ -96,10 +96,17 @@ func lockConfig(ctx context.Context, configPath string) (unlock func(), err erro
 	return func() { once.Do(func() { f.Close() }) }, nil
 }
 
-// loadLocked takes the lock of the config at path, waiting as lockConfig
-// does, and loads the config under it. The caller saves, if it does, before
-// calling unlock; on an error nothing is held.
-func loadLocked(ctx context.Context, path string) (cfg *Config, unlock func(), err error) {
+// loadLocked is loadLockedContext waiting at most configLockWait.
+func loadLocked(path string) (cfg *Config, unlock func(), err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
+	defer cancel()
+	return loadLockedContext(ctx, path)
+}
+
+// loadLockedContext takes the lock of the config at path, waiting as
+// lockConfig does, and loads the config under it. The caller saves, if it
+// does, before calling unlock; on an error nothing is held.
+func loadLockedContext(ctx context.Context, path string) (cfg *Config, unlock func(), err error) {
 	unlock, err = lockConfig(ctx, path)
 	if err != nil {
 		return nil, nil, err
@@ -137,9 +144,7 @@ func DeviceID(path string) (string, error) {
 // meanwhile is lost. Nothing is saved when change returns an error. change
 // must not take the config lock itself.
 func UpdateConfig(path string, change func(*Config) error) error {
-	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
-	defer cancel()
-	cfg, unlock, err := loadLocked(ctx, path)
+	cfg, unlock, err := loadLocked(path)
 	if err != nil {
 		return err
 	}

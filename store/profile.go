@@ -40,9 +40,7 @@ func SaveProfile(configPath string, k Keychain, p Profile, secrets Secrets) erro
 }
 
 func saveProfile(configPath string, k Keychain, p Profile, secrets Secrets, keepProxy bool) error {
-	ctx, cancel := context.WithTimeout(context.Background(), configLockWait)
-	defer cancel()
-	cfg, unlock, err := loadLocked(ctx, configPath)
+	cfg, unlock, err := loadLocked(configPath)
 	if err != nil {
 		return err
 	}
@@ -57,7 +55,7 @@ func saveProfile(configPath string, k Keychain, p Profile, secrets Secrets, keep
 	if err := cfg.CheckProxyFree(p.Name, p.Proxy); err != nil {
 		return err
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), profileLockWait)
+	ctx, cancel := context.WithTimeout(context.Background(), profileLockWait)
 	defer cancel()
 	unlockProfile, err := ProfileLocks{}.Lock(ctx, p.Name)
 	if err != nil {

@@ -92,7 +92,7 @@ func MoveSecrets(ctx context.Context, configPath, to string, ask Passphrase) (mo
 	if to != SecretsKeychain && to != SecretsFile {
 		return 0, fmt.Errorf("secrets go to %q or %q, not %q", SecretsKeychain, SecretsFile, to)
 	}
-	cfg, unlock, err := loadLocked(ctx, configPath)
+	cfg, unlock, err := loadLockedContext(ctx, configPath)
 	if err != nil {
 		return 0, err
 	}
