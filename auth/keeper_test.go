@@ -190,6 +190,17 @@ func keepOne(t *testing.T, clock *authtest.FakeClock, st auth.TokenStore, flow a
 	return k
 }
 
+// validAfter reports whether flow has had n requests and the profile "p"
+// is valid, and fails the test, saying when, if not.
+func validAfter(t *testing.T, k *auth.Keeper, flow *fakeFlow, n int, when string) bool {
+	t.Helper()
+	if flow.count() != n || state(k, "p").State != auth.StateValid {
+		t.Errorf("%s: %d requests, %+v; want %d and valid", when, flow.count(), state(k, "p"), n)
+		return false
+	}
+	return true
+}
+
 func constRand(v float64) func() float64 { return func() float64 { return v } }
 
 func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
@@ -205,8 +216,8 @@ func TestKeeperRefreshesAt80PercentWithJitter(t *testing.T) {
 			clock := authtest.NewFakeClock(t0)
 			flow := &fakeFlow{clock: clock, life: time.Hour}
 			k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(tc.rand)})
-			if flow.count() != 1 || state(k, "p").State != auth.StateValid {
-				t.Fatalf("after Set: %d requests, %v; want one acquire", flow.count(), state(k, "p"))
+			if !validAfter(t, k, flow, 1, "after Set") {
+				t.FailNow()
 			}
 			next, ok := clock.NextIn()
 			if !ok || next > tc.want || next < tc.want-time.Second {
@@ -322,9 +333,7 @@ func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
 			}
 			advance(t, k, clock, next)
 		}
-		if flow.count() != 13 || state(k, "p").State != auth.StateValid {
-			t.Errorf("%d requests, state %v; want 13 and valid", flow.count(), state(k, "p").State)
-		}
+		validAfter(t, k, flow, 13, "after the retries")
 		// A success resets the backoff: the next failure waits the minimum.
 		flow.failNext(errUnavailable)
 		next, _ := clock.NextIn()
@@ -354,9 +363,7 @@ func TestKeeperHonoursRetryAfter(t *testing.T) {
 			t.Fatalf("%d requests before Retry-After passed; want 1", flow.count())
 		}
 		advance(t, k, clock, 60*time.Second)
-		if flow.count() != 2 || state(k, "p").State != auth.StateValid {
-			t.Errorf("after Retry-After: %d requests, %v", flow.count(), state(k, "p"))
-		}
+		validAfter(t, k, flow, 2, "after Retry-After")
 	})
 }
 
@@ -377,8 +384,8 @@ func TestKeeperCapsRetryAfter(t *testing.T) {
 			t.Errorf("with no token, a year's Retry-After is waited %v; want at most the maximum backoff, %v", next, auth.DefaultMaxBackoff)
 		}
 		advance(t, k, clock, auth.DefaultMaxBackoff)
-		if flow.count() != 2 || state(k, "p").State != auth.StateValid {
-			t.Fatalf("after the maximum backoff: %d requests, %v", flow.count(), state(k, "p"))
+		if !validAfter(t, k, flow, 2, "after the maximum backoff") {
+			t.FailNow()
 		}
 
 		// With a valid token: the refresh at 48 minutes fails the same way,
@@ -425,9 +432,7 @@ func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
 			t.Errorf("Refresh now right after a failure: next request in %v after %d; want 3s after 3", next, flow.count())
 		}
 		advance(t, k, clock, 3*time.Second)
-		if flow.count() != 4 || state(k, "p").State != auth.StateValid {
-			t.Errorf("Refresh now after the floor: %d requests, %v; want 4 and valid", flow.count(), state(k, "p"))
-		}
+		validAfter(t, k, flow, 4, "Refresh now after the floor")
 	})
 }
 
