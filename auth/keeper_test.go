@@ -179,6 +179,17 @@ func advance(t *testing.T, k *auth.Keeper, c *authtest.FakeClock, d time.Duratio
 	settle(t, k)
 }
 
+// keeperTest runs test, in parallel with other tests, inside a synctest
+// bubble, with a fake clock at t0 and a fake flow on it whose tokens live an
+// hour.
+func keeperTest(t *testing.T, test func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow)) {
+	t.Parallel()
+	synctest.Test(t, func(t *testing.T) {
+		clock := authtest.NewFakeClock(t0)
+		test(t, clock, &fakeFlow{clock: clock, life: time.Hour})
+	})
+}
+
 // keepOne starts a Keeper over st, on clock, keeping flow as the profile
 // "p", and waits for its first request.
 func keepOne(t *testing.T, clock *authtest.FakeClock, st auth.TokenStore, flow auth.Flow, opt auth.KeeperOptions) *auth.Keeper {
@@ -310,10 +321,7 @@ func TestKeeperJitterSpreadsProfiles(t *testing.T) {
 }
 
 func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		for range 12 {
 			flow.failNext(errUnavailable)
 		}
@@ -345,10 +353,7 @@ func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
 }
 
 func TestKeeperHonoursRetryAfter(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		flow.failNext(&auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second, Action: auth.RetryLater})
 		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0)})
 		if next, _ := clock.NextIn(); next != 90*time.Second {
@@ -403,10 +408,7 @@ func TestKeeperCapsRetryAfter(t *testing.T) {
 // few seconds after a failure, whatever Retry-After the server sent; until
 // then the last error, and no request.
 func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		hour := &auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: time.Hour, Action: auth.RetryLater}
 		flow.failNext(hour)
 		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0)})
@@ -437,10 +439,7 @@ func TestKeeperExplicitRequestsPassRetryAfter(t *testing.T) {
 }
 
 func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{Rand: constRand(0.999999), MaxBackoff: 10 * time.Minute})
 		good, err := k.Token(context.Background(), "p")
 		if err != nil {
@@ -474,10 +473,7 @@ func TestKeeperServesLastGoodTokenWhileFailing(t *testing.T) {
 }
 
 func TestKeeperNeedsUserOnceAndStops(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		st := newMemStore(nil)
 		st.put("p", auth.Token{AccessToken: "old", RefreshToken: "spent", Expiry: t0.Add(-time.Minute)})
 		flow.failNext(errRefused, errBadSecret)
@@ -662,10 +658,7 @@ func TestKeeperRechecksAfterWallClockJump(t *testing.T) {
 // 30 s of it against a server answering 503 make the requests of backoff
 // at its average jitter, not one per recheck.
 func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		for range 100 {
 			flow.failNext(errUnavailable)
 		}
@@ -683,10 +676,7 @@ func TestKeeperRecheckStormCannotBeatBackoff(t *testing.T) {
 }
 
 func TestKeeperSavesRotatedTokenBeforeReturningIt(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		st := newMemStore(nil)
 		old := auth.Token{AccessToken: "old", RefreshToken: "rt-old", Expiry: t0.Add(-time.Second)}
 		st.put("p", old)
@@ -807,10 +797,7 @@ func (s *downStore) SaveToken(p string, t auth.Token) error {
 // NeedsUser: retried with backoff, its held token served meanwhile, and
 // valid again once the keychain answers, without a new Set.
 func TestKeeperKeychainNotAnswering(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		st := &downStore{memStore: newMemStore(nil)}
 		var ev events
 		k := keepOne(t, clock, st, flow, auth.KeeperOptions{
@@ -1036,10 +1023,7 @@ func TestKeeperTakesAnotherProcesssTokenWithoutRequest(t *testing.T) {
 }
 
 func TestKeeperOnEventMayCallBack(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		var k *auth.Keeper
 		var seen atomic.Int64
 		k = newKeeper(t, newMemStore(nil), auth.KeeperOptions{Clock: clock, OnEvent: func(e auth.Event) {
@@ -1159,10 +1143,7 @@ func TestKeeperWebGrantTwoHours(t *testing.T) {
 // API accepts it again or a new token replaces it, and a note about a
 // token no longer held changes nothing.
 func TestKeeperRefusedToken(t *testing.T) {
-	t.Parallel()
-	synctest.Test(t, func(t *testing.T) {
-		clock := authtest.NewFakeClock(t0)
-		flow := &fakeFlow{clock: clock, life: time.Hour}
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		ev := &events{}
 		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{OnEvent: ev.add})
 		first, err := k.Token(t.Context(), "p")
