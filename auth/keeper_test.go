@@ -521,15 +521,19 @@ func TestKeeperConcurrentCallersShareOneRequest(t *testing.T) {
 	k.Set(map[string]auth.Flow{"p": flow})
 	var wg sync.WaitGroup
 	tokens := make([]auth.Token, 32)
-	for i := range tokens {
-		wg.Go(func() {
-			tok, err := k.Token(context.Background(), "p")
-			if err != nil {
-				t.Error(err)
-			}
-			tokens[i] = tok
-		})
+	// askAll has a caller per slot of tokens ask for the token at once.
+	askAll := func() {
+		for i := range tokens {
+			wg.Go(func() {
+				tok, err := k.Token(context.Background(), "p")
+				if err != nil {
+					t.Error(err)
+				}
+				tokens[i] = tok
+			})
+		}
 	}
+	askAll()
 	clock.Advance(0)
 	wg.Wait()
 	for _, tok := range tokens {
@@ -543,15 +547,7 @@ func TestKeeperConcurrentCallersShareOneRequest(t *testing.T) {
 	// Again at expiry, when a refresh is due.
 	settleOnline(t, k)
 	clock.Advance(time.Hour - time.Minute)
-	for i := range tokens {
-		wg.Go(func() {
-			tok, err := k.Token(context.Background(), "p")
-			if err != nil {
-				t.Error(err)
-			}
-			tokens[i] = tok
-		})
-	}
+	askAll()
 	wg.Wait()
 	settleOnline(t, k)
 	if server.Refreshes() != 1 || !server.Accepts(tokens[0].AccessToken) {
