@@ -9,51 +9,15 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tokentray/tokentray/internal/testkit/otheruser"
 	"github.com/tokentray/tokentray/store/privdir"
 )
-
-// otherUser returns a second local user to attack with, made with useradd
-// when missing. It skips where that cannot be: not root, or no useradd.
-func otherUser(t *testing.T) (uid, gid int) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to add and act as a second local user (useradd, setpriv); CI runs tests as root")
-	}
-	for _, tool := range []string{"useradd", "setpriv", "flock"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s to act as a second local user", tool)
-		}
-	}
-	const name = "tokentray-other"
-	u, err := user.Lookup(name)
-	if err != nil {
-		// Another test binary may add it at the same moment: look again.
-		out, addErr := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-		if u, err = user.Lookup(name); err != nil {
-			t.Fatalf("useradd %s: %v: %s", name, addErr, out)
-		}
-	}
-	uid, _ = strconv.Atoi(u.Uid)
-	gid, _ = strconv.Atoi(u.Gid)
-	return uid, gid
-}
-
-// asUser is a command run as uid, in a process group of its own so that
-// killing the group ends its children too.
-func asUser(uid, gid int, args ...string) *exec.Cmd {
-	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd
-}
 
 // With XDG_RUNTIME_DIR=/tmp another user can make /tmp/tokentray and its
 // locks dir first (mode 1777), hold the config lock and plant a symlink as
@@ -61,15 +25,8 @@ func asUser(uid, gid int, args ...string) *exec.Cmd {
 // leaves it as it is, says so once in the log, and keeps its sockets and
 // locks in the user cache dir.
 func TestRuntimeDirOfAnotherUser(t *testing.T) {
-	uid, gid := otherUser(t)
-	shared, err := os.MkdirTemp("", "tokentray-shared-tmp-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(shared) })
-	if err := os.Chmod(shared, os.ModeSticky|0o777); err != nil {
-		t.Fatal(err)
-	}
+	uid, gid := otheruser.Lookup(t, "flock")
+	shared := otheruser.SharedDir(t)
 	cache := t.TempDir()
 	t.Setenv("XDG_RUNTIME_DIR", shared)
 	t.Setenv("XDG_CACHE_HOME", cache)
@@ -77,11 +34,11 @@ func TestRuntimeDirOfAnotherUser(t *testing.T) {
 
 	planted := filepath.Join(shared, "tokentray", "locks")
 	target := filepath.Join(shared, "made-through-the-link")
-	if out, err := asUser(uid, gid, "sh", "-c", `umask 0 && mkdir -m 1777 -p "$1" && chmod 1777 "$(dirname "$1")" && ln -s "$2" "$1/prod.lock"`, "sh", planted, target).CombinedOutput(); err != nil {
+	if out, err := otheruser.Command(uid, gid, "sh", "-c", `umask 0 && mkdir -m 1777 -p "$1" && chmod 1777 "$(dirname "$1")" && ln -s "$2" "$1/prod.lock"`, "sh", planted, target).CombinedOutput(); err != nil {
 		t.Fatalf("planting as the other user: %v: %s", err, out)
 	}
 	sum := sha256.Sum256([]byte(config))
-	holder := asUser(uid, gid, "flock", filepath.Join(planted, "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
+	holder := otheruser.Command(uid, gid, "flock", filepath.Join(planted, "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
 	out, err := holder.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

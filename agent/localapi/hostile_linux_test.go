@@ -5,75 +5,33 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"syscall"
 	"testing"
 
 	"github.com/tokentray/tokentray/internal/testkit"
+	"github.com/tokentray/tokentray/internal/testkit/otheruser"
 )
 
-// otherUser returns a second local user to attack with, made with useradd
-// when missing. It skips where that cannot be: not root, or no useradd.
+// otherUser returns the second local user, skipping t where the
+// attacker's tool is missing: the other user runs Python, and a python3 of
+// root's own (pyenv under /root) is out of their reach.
 func otherUser(t *testing.T) (uid, gid int) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to add and act as a second local user (useradd, setpriv); CI runs tests as root")
-	}
-	for _, tool := range []string{"useradd", "setpriv"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s to act as a second local user", tool)
-		}
-	}
-	// The other user runs Python as the attacker's tool; a python3 of
-	// root's own (pyenv under /root) is out of their reach.
+	uid, gid = otheruser.Lookup(t)
 	if _, err := os.Stat(systemPython); err != nil {
 		t.Skipf("needs %s for the other user's processes", systemPython)
 	}
-	const name = "tokentray-other"
-	u, err := user.Lookup(name)
-	if err != nil {
-		// Another test binary may add it at the same moment: look again.
-		out, addErr := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-		if u, err = user.Lookup(name); err != nil {
-			t.Fatalf("useradd %s: %v: %s", name, addErr, out)
-		}
-	}
-	uid, _ = strconv.Atoi(u.Uid)
-	gid, _ = strconv.Atoi(u.Gid)
 	return uid, gid
 }
 
 const systemPython = "/usr/bin/python3"
 
-// asUser is a command run as uid, in a process group of its own so that
-// killing the group ends its children too.
-func asUser(uid, gid int, args ...string) *exec.Cmd {
-	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd
-}
-
-// sharedDir is a directory every user may write, as /tmp.
-func sharedDir(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "tokentray-shared-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, os.ModeSticky|0o777); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
 // The window's socket is 0600 whatever the umask, and a connection from
 // another user, should it reach the socket, shows nothing.
 func TestGUISocketIsThisUsersOnly(t *testing.T) {
 	uid, gid := otherUser(t)
-	run := sharedDir(t)
+	run := otheruser.SharedDir(t)
 	t.Setenv("XDG_RUNTIME_DIR", run)
 	old := syscall.Umask(0o002)
 	defer syscall.Umask(old)
@@ -95,7 +53,7 @@ func TestGUISocketIsThisUsersOnly(t *testing.T) {
 	if err := os.Chmod(path, 0o666); err != nil {
 		t.Fatal(err)
 	}
-	out, err := asUser(uid, gid, systemPython, "-c", `import socket, sys
+	out, err := otheruser.Command(uid, gid, systemPython, "-c", `import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 try:
@@ -114,8 +72,8 @@ s.close()`, path).CombinedOutput()
 // token.
 func TestClientRefusesAnotherUsersServer(t *testing.T) {
 	uid, gid := otherUser(t)
-	socket := filepath.Join(sharedDir(t), "agent.sock")
-	server := asUser(uid, gid, systemPython, "-c", `import socket, sys
+	socket := filepath.Join(otheruser.SharedDir(t), "agent.sock")
+	server := otheruser.Command(uid, gid, systemPython, "-c", `import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1])
 s.listen(8)

@@ -5,50 +5,14 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
-	"os/exec"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit/otheruser"
 )
-
-// otherUser returns a second local user to attack with, made with useradd
-// when missing. It skips where that cannot be: not root, or no useradd.
-func otherUser(t *testing.T) (uid, gid int) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root to add and act as a second local user (useradd, setpriv); CI runs tests as root")
-	}
-	for _, tool := range []string{"useradd", "setpriv", "flock"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("needs %s to act as a second local user", tool)
-		}
-	}
-	const name = "tokentray-other"
-	u, err := user.Lookup(name)
-	if err != nil {
-		// Another test binary may add it at the same moment: look again.
-		out, addErr := exec.Command("useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", name).CombinedOutput()
-		if u, err = user.Lookup(name); err != nil {
-			t.Fatalf("useradd %s: %v: %s", name, addErr, out)
-		}
-	}
-	uid, _ = strconv.Atoi(u.Uid)
-	gid, _ = strconv.Atoi(u.Gid)
-	return uid, gid
-}
-
-// asUser is a command run as uid, in a process group of its own so that
-// killing the group ends its children too.
-func asUser(uid, gid int, args ...string) *exec.Cmd {
-	cmd := exec.Command("setpriv", append([]string{"--reuid=" + strconv.Itoa(uid), "--regid=" + strconv.Itoa(gid), "--clear-groups", "--"}, args...)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	return cmd
-}
 
 func envValue(env []string, key string) string {
 	for i := len(env) - 1; i >= 0; i-- {
@@ -65,24 +29,17 @@ func envValue(env []string, key string) string {
 // other user's directories stay as they were.
 func TestRuntimeDirPlantedByAnotherUser(t *testing.T) {
 	t.Parallel()
-	uid, gid := otherUser(t)
+	uid, gid := otheruser.Lookup(t, "flock")
 	env, _ := desktop(t)
 	env = privateKeyring(t, env) // a keyring of its own: another test runs a profile of the same name
-	shared, err := os.MkdirTemp("", "tokentray-shared-tmp-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(shared) })
-	if err := os.Chmod(shared, os.ModeSticky|0o777); err != nil {
-		t.Fatal(err)
-	}
+	shared := otheruser.SharedDir(t)
 	env = append(env, "XDG_RUNTIME_DIR="+shared)
 	planted := filepath.Join(shared, "tokentray")
-	if out, err := asUser(uid, gid, "sh", "-c", `umask 0 && mkdir -m 1777 "$1" "$1/locks" && ln -s "$2" "$1/agent.sock"`, "sh", planted, filepath.Join(shared, "elsewhere")).CombinedOutput(); err != nil {
+	if out, err := otheruser.Command(uid, gid, "sh", "-c", `umask 0 && mkdir -m 1777 "$1" "$1/locks" && ln -s "$2" "$1/agent.sock"`, "sh", planted, filepath.Join(shared, "elsewhere")).CombinedOutput(); err != nil {
 		t.Fatalf("planting as the other user: %v: %s", err, out)
 	}
 	sum := sha256.Sum256([]byte(filepath.Join(configHome(env), "tokentray", "config.json")))
-	holder := asUser(uid, gid, "flock", filepath.Join(planted, "locks", "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
+	holder := otheruser.Command(uid, gid, "flock", filepath.Join(planted, "locks", "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
 	out, err := holder.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
