@@ -20,11 +20,8 @@ var deviceCommand = command{
 func runDevice(_ context.Context, args []string, std stdio) error {
 	fs := newFlagSet("device")
 	asJSON := fs.Bool("json", false, "print a JSON object")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{"device takes no arguments"}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	path, err := store.DefaultPath()
 	if err != nil {

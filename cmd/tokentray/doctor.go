@@ -30,11 +30,8 @@ secrets file; on macOS and Windows it is not supported yet.`,
 func runDoctor(ctx context.Context, args []string, std stdio) error {
 	fs := newFlagSet("doctor")
 	del := fs.Bool("delete", false, "delete the orphans without asking")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	path, cfg, err := loadConfig()
 	if err != nil {

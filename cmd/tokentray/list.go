@@ -41,11 +41,8 @@ type listEntry struct {
 func runList(ctx context.Context, args []string, std stdio) error {
 	fs := newFlagSet("list")
 	asJSON := fs.Bool("json", false, "print a JSON array")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
-	}
-	if fs.NArg() > 0 {
-		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	_, cfg, err := loadConfig()
 	if err != nil {

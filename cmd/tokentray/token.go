@@ -106,6 +106,17 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// parseFlags parses args into fs for a command that takes flags only.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
 // parseWithName accepts the profile name before or after the flags and
 // returns the arguments after it.
 func parseWithName(fs *flag.FlagSet, args []string) (name string, rest []string, err error) {
