@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -55,25 +54,6 @@ var sessionUI sync.Mutex
 func exclusive(t *testing.T) {
 	sessionUI.Lock()
 	t.Cleanup(sessionUI.Unlock)
-}
-
-// tokentray runs the built executable to completion.
-func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = env
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errOut.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running tokentray %v: %v", args, err)
-	}
-	return out.String(), errOut.String(), 0
 }
 
 // startAgent starts `tokentray agent` and waits until its LocalAPI answers.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
 	"github.com/tokentray/tokentray/auth/authtest"
+	"github.com/tokentray/tokentray/internal/testkit"
 )
 
 // windowsEnv is the environment of one test's tokentray processes: config,
@@ -35,27 +35,9 @@ func windowsEnv(t *testing.T) (env []string, socket string) {
 	return env, filepath.Join(dir, "run", "tokentray", "agent.sock")
 }
 
-// runCLI runs the built tokentray.exe to completion.
-func runCLI(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env, cmd.Stdin = env, strings.NewReader(stdin)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); ok {
-		return out.String(), errOut.String(), ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("running tokentray %v: %v", args, err)
-	}
-	return out.String(), errOut.String(), 0
-}
-
 func mustCLI(t *testing.T, env []string, stdin string, args ...string) string {
 	t.Helper()
-	stdout, stderr, code := runCLI(t, env, stdin, args...)
+	stdout, stderr, code := tokentray(t, env, stdin, args...)
 	if code != 0 {
 		t.Fatalf("tokentray %q exited %d: %s", args, code, stderr)
 	}
@@ -125,11 +107,11 @@ func TestAgentAndCLI(t *testing.T) {
 	defer upstream.Close()
 	server := newPaddedServer(t, upstream)
 	mustCLI(t, env, "secret-win\n", "add", "win", "--url", server.URL, "--client-key", "key-win")
-	t.Cleanup(func() { runCLI(t, env, "", "remove", "win") })
+	t.Cleanup(func() { tokentray(t, env, "", "remove", "win") })
 
 	agent := exec.Command(binary, "agent")
 	agent.Env = env
-	var logs lockedLog
+	var logs testkit.SyncBuffer // the agent writes it while the test reads
 	agent.Stdout, agent.Stderr = &logs, &logs
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
@@ -182,14 +164,14 @@ func TestAgentAndCLI(t *testing.T) {
 	})
 
 	t.Run("a second agent", func(t *testing.T) {
-		stdout, stderr, code := runCLI(t, env, "", "agent")
+		stdout, stderr, code := tokentray(t, env, "", "agent")
 		if code != 0 || !strings.Contains(stdout, "already running") {
 			t.Errorf("a second agent: exit %d, %q %q; want 0 saying one is already running", code, stdout, stderr)
 		}
 	})
 
 	t.Run("exec of a token too long for the environment", func(t *testing.T) {
-		stdout, stderr, code := runCLI(t, env, "", "exec", "win", "--", "cmd", "/c", "exit 0")
+		stdout, stderr, code := tokentray(t, env, "", "exec", "win", "--", "cmd", "/c", "exit 0")
 		if code == 0 || !strings.Contains(stderr, "32767") || !strings.Contains(stderr, "tokentray token") {
 			t.Errorf("exec of a 64 KB token: exit %d, %q; want a failure saying why and what to do instead", code, stderr)
 		}
@@ -200,7 +182,7 @@ func TestAgentAndCLI(t *testing.T) {
 
 	t.Run("exec", func(t *testing.T) {
 		mustCLI(t, env, "secret-win\n", "add", "win-small", "--url", upstream.URL, "--client-key", "key-win")
-		defer runCLI(t, env, "", "remove", "win-small")
+		defer tokentray(t, env, "", "remove", "win-small")
 		file := filepath.Join(t.TempDir(), "token")
 		exe, err := os.Executable()
 		if err != nil {
@@ -209,7 +191,7 @@ func TestAgentAndCLI(t *testing.T) {
 		// The child, this test binary, writes the token it was given to a
 		// file, so nothing printed holds it.
 		childEnv := append(env, execChildOut+"="+file)
-		stdout, stderr, code := runCLI(t, childEnv, "", "exec", "win-small", "--", exe, "-test.run=^TestExecChild$")
+		stdout, stderr, code := tokentray(t, childEnv, "", "exec", "win-small", "--", exe, "-test.run=^TestExecChild$")
 		if code != 0 {
 			t.Fatalf("exec: exit %d: %s %s", code, stdout, stderr)
 		}
@@ -227,7 +209,7 @@ func TestAgentAndCLI(t *testing.T) {
 		if out := mustCLI(t, env, "", "list", "--json"); strings.Contains(out, `"win"`) {
 			t.Errorf("list after remove: %s", out)
 		}
-		if _, _, code := runCLI(t, env, "", "token", "win"); code == 0 {
+		if _, _, code := tokentray(t, env, "", "token", "win"); code == 0 {
 			t.Error("token of a removed profile succeeded")
 		}
 	})
@@ -245,22 +227,4 @@ func TestExecChild(t *testing.T) {
 	if err := os.WriteFile(out, []byte(os.Getenv("TOKENTRAY_TOKEN")), 0o600); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// lockedLog is the agent's output, written by it while a test reads.
-type lockedLog struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *lockedLog) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *lockedLog) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
 }

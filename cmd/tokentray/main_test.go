@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 )
 
 // binary is the tokentray executable built once for the tests that run it.
@@ -36,9 +40,28 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
+// tokentray runs the built executable to completion.
+func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = env
+	cmd.Stdin = strings.NewReader(stdin)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("running tokentray %v: %v", args, err)
+	}
+	return out.String(), errOut.String(), 0
+}
+
 func TestUsage(t *testing.T) {
 	t.Parallel()
-	for _, args := range [][]string{{}, {"frobnicate"}, {"add"}, {"token"}, {"add", "x", "--bogus"}} {
+	for _, args := range [][]string{{}, {"frobnicate"}, {"add"}, {"token"}, {"add", "x", "--bogus"}, {"list", "extra"}, {"device", "extra"}, {"doctor", "extra"}, {"access", "work", "extra"}} {
 		cmd := exec.Command(binary, args...)
 		out, err := cmd.CombinedOutput()
 		ee, ok := err.(*exec.ExitError)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"io"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 
@@ -79,22 +77,7 @@ func TestAddPromptsWithoutEcho(t *testing.T) {
 }
 
 // termOutput collects what the terminal shows.
-type termOutput struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (o *termOutput) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.Write(p)
-}
-
-func (o *termOutput) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.buf.String()
-}
+type termOutput struct{ testkit.SyncBuffer }
 
 func (o *termOutput) waitFor(t *testing.T, s string) {
 	t.Helper()
