@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/internal/testkit"
 )
 
@@ -20,12 +19,7 @@ func TestAgentKeychainNotAnswering(t *testing.T) {
 	keychain := newStuckKeychain(t)
 	const timeout = 8 * time.Second
 	env = keychain.env(env, timeout)
-	server := authtest.NewIdentityServer("key-stuck", "secret-stuck")
-	defer server.Close()
-	c := newCLI(t, env, "secret-stuck")
-	for _, name := range []string{"one", "two"} {
-		c.must("secret-stuck\n", "add", name, "--url", server.URL, "--client-key", "key-stuck")
-	}
+	c, _ := identityProfiles(t, env, "key-stuck", "secret-stuck", "one", "two")
 
 	keychain.wedge()
 	start := time.Now()

@@ -73,17 +73,26 @@ func (c *cli) list() map[string]listEntry {
 	return byName
 }
 
+// identityProfiles starts an identity fake that accepts key and secret,
+// adds each of names as a profile of it with the CLI, and returns both; the
+// CLI fails t should the secret appear in its output.
+func identityProfiles(t *testing.T, env []string, key, secret string, names ...string) (*cli, *authtest.IdentityServer) {
+	t.Helper()
+	server := authtest.NewIdentityServer(key, secret)
+	t.Cleanup(server.Close)
+	c := newCLI(t, env, secret)
+	for _, name := range names {
+		c.must(secret+"\n", "add", name, "--url", server.URL, "--client-key", key)
+	}
+	return c, server
+}
+
 // TestTokenHeaderAndList gets a token, as a header line too, and checks
 // what list says of each profile without and with the agent.
 func TestTokenHeaderAndList(t *testing.T) {
 	t.Parallel()
 	env, runtimeDir := desktop(t)
-	server := authtest.NewIdentityServer("key-list", "secret-list")
-	defer server.Close()
-	c := newCLI(t, env, "secret-list")
-	c.must("secret-list\n", "add", "list-a", "--url", server.URL, "--client-key", "key-list")
-	c.must("secret-list\n", "add", "list-b", "--url", server.URL, "--client-key", "key-list")
-	c.must("secret-list\n", "add", "list-c", "--url", server.URL, "--client-key", "key-list")
+	c, server := identityProfiles(t, env, "key-list", "secret-list", "list-a", "list-b", "list-c")
 
 	access := strings.TrimSuffix(c.must("", "token", "list-a"), "\n")
 	if !server.Accepts(access) {
@@ -138,10 +147,7 @@ func TestTokenHeaderAndList(t *testing.T) {
 func TestExec(t *testing.T) {
 	t.Parallel()
 	env, _ := desktop(t)
-	server := authtest.NewIdentityServer("key-exec", "secret-exec")
-	defer server.Close()
-	c := newCLI(t, env, "secret-exec")
-	c.must("secret-exec\n", "add", "exec", "--url", server.URL, "--client-key", "key-exec")
+	c, server := identityProfiles(t, env, "key-exec", "secret-exec", "exec")
 
 	t.Run("environment", func(t *testing.T) {
 		file := filepath.Join(t.TempDir(), "token")

@@ -56,6 +56,17 @@ func exclusive(t *testing.T) {
 	t.Cleanup(sessionUI.Unlock)
 }
 
+// trayDesktop is the desktop for a test that plays the panel: the session's
+// X clipboard held by it alone, and a bus and keyring of its own, so that
+// the tray watcher and notification service it stands in for see its
+// agent alone.
+func trayDesktop(t *testing.T) (env []string, runtimeDir string) {
+	t.Helper()
+	exclusive(t)
+	env, runtimeDir = desktop(t)
+	return privateKeyring(t, env), runtimeDir
+}
+
 // startAgent starts `tokentray agent` and waits until its LocalAPI answers.
 func startAgent(t testing.TB, env []string, runtimeDir string) (*exec.Cmd, *localapi.Client) {
 	t.Helper()
@@ -151,11 +162,7 @@ func copyElsewhere(t *testing.T, text string) {
 // issued it; the CLI then gets the same token through the LocalAPI.
 func TestCopyTokenFromTray(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
-	env, runtimeDir := desktop(t)
-	// A bus of its own: the tray watcher and notification service it
-	// stands in for see its agent alone.
-	env = privateKeyring(t, env)
+	env, runtimeDir := trayDesktop(t)
 	server := authtest.NewIdentityServer("key-e2e", "secret-e2e")
 	defer server.Close()
 
@@ -275,11 +282,7 @@ func TestTokenErrors(t *testing.T) {
 // after the delay but not over someone else's copy, Refresh now, and Quit.
 func TestTray(t *testing.T) {
 	t.Parallel()
-	exclusive(t)
-	env, runtimeDir := desktop(t)
-	// A bus of its own: the tray watcher and notification service it
-	// stands in for see its agent alone.
-	env = privateKeyring(t, env)
+	env, runtimeDir := trayDesktop(t)
 	identity := authtest.NewIdentityServer("key-tray", "secret-tray")
 	defer identity.Close()
 	web := authtest.NewWebServer("client-tray", "secret-web", "session-web")

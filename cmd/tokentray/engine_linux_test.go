@@ -49,11 +49,8 @@ func TestTwoProcessesRefreshOnce(t *testing.T) {
 	t.Parallel()
 	env, _ := desktop(t)
 	const name, key, secret = "race-once", "key-race", "secret-race"
-	server := authtest.NewIdentityServer(key, secret)
-	defer server.Close()
 	forget(t, name)
-	c := newCLI(t, env, secret)
-	c.must(secret+"\n", "add", name, "--url", server.URL, "--client-key", key)
+	c, server := identityProfiles(t, env, key, secret, name)
 
 	// A first token that lives less than the margin, so the next call must
 	// refresh it.
@@ -175,11 +172,8 @@ func TestKilledAfterRefreshAnswered(t *testing.T) {
 	t.Parallel()
 	env, _ := desktop(t)
 	const name, key, secret = "killed-save", "key-kill", "secret-kill"
-	server := authtest.NewIdentityServer(key, secret)
-	defer server.Close()
 	forget(t, name)
-	c := newCLI(t, env, secret)
-	c.must(secret+"\n", "add", name, "--url", server.URL, "--client-key", key)
+	c, server := identityProfiles(t, env, key, secret, name)
 
 	// Every token lives less than the margin, so every call refreshes.
 	server.SetLifetime(90 * time.Second)

@@ -10,7 +10,6 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/internal/testkit/otheruser"
 )
 
@@ -52,10 +51,7 @@ func TestRuntimeDirPlantedByAnotherUser(t *testing.T) {
 		t.Fatalf("the other user's lock holder: %q, %v", line, err)
 	}
 
-	server := authtest.NewIdentityServer("key-planted", "secret-planted")
-	defer server.Close()
-	c := newCLI(t, env, "secret-planted")
-	c.must("secret-planted\n", "add", "p", "--url", server.URL, "--client-key", "key-planted")
+	c, server := identityProfiles(t, env, "key-planted", "secret-planted", "p")
 	if got := strings.TrimSpace(c.must("", "token", "p")); !server.Accepts(got) {
 		t.Error("token without the agent: not a token the server accepts")
 	}

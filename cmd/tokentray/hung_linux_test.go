@@ -13,7 +13,6 @@ import (
 
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/auth"
-	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/internal/testkit"
 	"github.com/tokentray/tokentray/store"
 )
@@ -25,10 +24,7 @@ func TestStoppedAgent(t *testing.T) {
 	t.Parallel()
 	env, runtimeDir := desktop(t)
 	env = privateKeyring(t, env) // a keyring of its own: another test runs a profile of the same name
-	server := authtest.NewIdentityServer("key-stop", "secret-stop")
-	defer server.Close()
-	c := newCLI(t, env, "secret-stop")
-	c.must("secret-stop\n", "add", "p", "--url", server.URL, "--client-key", "key-stop")
+	c, server := identityProfiles(t, env, "key-stop", "secret-stop", "p")
 	cmd, client := startAgent(t, env, runtimeDir)
 	// Stopped once its first refresh is over: stopped during one, it would
 	// hold the profile's lock, which is another case.

@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tokentray/tokentray/auth/authtest"
 	"github.com/tokentray/tokentray/store/storetest"
 )
 
@@ -52,10 +51,7 @@ func TestCommandsKeychainNotAnswering(t *testing.T) {
 	keychain := newStuckKeychain(t)
 	const timeout = 5 * time.Second
 	env = keychain.env(env, timeout)
-	server := authtest.NewIdentityServer("key-stuck", "secret-stuck")
-	defer server.Close()
-	c := newCLI(t, env, "secret-stuck")
-	c.must("secret-stuck\n", "add", "stuck", "--url", server.URL, "--client-key", "key-stuck")
+	c, server := identityProfiles(t, env, "key-stuck", "secret-stuck", "stuck")
 	keychain.wedge()
 
 	for _, tc := range []struct {

@@ -66,20 +66,26 @@ func sessionBus(t testing.TB, env []string) *dbus.Conn {
 	return conn
 }
 
-// startWatcher stands in for the desktop's StatusNotifierWatcher on the
-// session bus of env.
-func startWatcher(t testing.TB, env []string) *watcher {
+// serveOnBus exports service at path on the session bus of env and takes
+// iface's name there, as the desktop service it stands in for does.
+func serveOnBus(t testing.TB, env []string, service any, path dbus.ObjectPath, iface string) {
 	t.Helper()
 	conn := sessionBus(t, env)
-	w := &watcher{}
-	const iface = "org.kde.StatusNotifierWatcher"
-	if err := conn.Export(w, "/StatusNotifierWatcher", iface); err != nil {
+	if err := conn.Export(service, path, iface); err != nil {
 		t.Fatal(err)
 	}
 	reply, err := conn.RequestName(iface, dbus.NameFlagDoNotQueue)
 	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
 		t.Fatalf("claiming %s: reply %v, %v", iface, reply, err)
 	}
+}
+
+// startWatcher stands in for the desktop's StatusNotifierWatcher on the
+// session bus of env.
+func startWatcher(t testing.TB, env []string) *watcher {
+	t.Helper()
+	w := &watcher{}
+	serveOnBus(t, env, w, "/StatusNotifierWatcher", "org.kde.StatusNotifierWatcher")
 	return w
 }
 
@@ -306,15 +312,7 @@ func (n *notifications) all() []string {
 // the session bus of env.
 func startNotifications(t *testing.T, env []string) *notifications {
 	t.Helper()
-	conn := sessionBus(t, env)
 	n := &notifications{}
-	const iface = "org.freedesktop.Notifications"
-	if err := conn.Export(n, "/org/freedesktop/Notifications", iface); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := conn.RequestName(iface, dbus.NameFlagDoNotQueue)
-	if err != nil || reply != dbus.RequestNameReplyPrimaryOwner {
-		t.Fatalf("claiming %s: reply %v, %v", iface, reply, err)
-	}
+	serveOnBus(t, env, n, "/org/freedesktop/Notifications", "org.freedesktop.Notifications")
 	return n
 }
