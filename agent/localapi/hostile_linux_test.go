@@ -1,7 +1,6 @@
 package localapi
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"os"
@@ -84,17 +83,7 @@ while True:
     c.recv(65536)
     c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
     c.close()`, socket)
-	out, err := server.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := server.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-server.Process.Pid, syscall.SIGKILL); server.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); line != "ready\n" {
-		t.Fatalf("the other user's server: %q, %v", line, err)
-	}
+	otheruser.Start(t, server, "server", "ready")
 	tok, err := NewClient(socket).Token(context.Background(), "p")
 	if !errors.Is(err, ErrNotRunning) || tok.AccessToken != "" {
 		t.Errorf("Token from another user's server = %q, %v; want ErrNotRunning", tok.AccessToken, err)

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
@@ -39,17 +38,7 @@ func TestRuntimeDirPlantedByAnotherUser(t *testing.T) {
 	}
 	sum := sha256.Sum256([]byte(filepath.Join(configHome(env), "tokentray", "config.json")))
 	holder := otheruser.Command(uid, gid, "flock", filepath.Join(planted, "locks", "config+"+hex.EncodeToString(sum[:8])+".lock"), "sh", "-c", "echo locked; exec sleep 300")
-	out, err := holder.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := holder.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { syscall.Kill(-holder.Process.Pid, syscall.SIGKILL); holder.Wait() })
-	if line, err := bufio.NewReader(out).ReadString('\n'); line != "locked\n" {
-		t.Fatalf("the other user's lock holder: %q, %v", line, err)
-	}
+	otheruser.Start(t, holder, "lock holder", "locked")
 
 	c, server := identityProfiles(t, env, "key-planted", "secret-planted", "p")
 	if got := strings.TrimSpace(c.must("", "token", "p")); !server.Accepts(got) {

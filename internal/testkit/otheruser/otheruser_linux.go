@@ -1,6 +1,7 @@
 package otheruser
 
 import (
+	"bufio"
 	"os"
 	"os/exec"
 	"os/user"
@@ -59,4 +60,22 @@ func SharedDir(t testing.TB) string {
 		t.Fatal(err)
 	}
 	return dir
+}
+
+// Start starts cmd, made by Command, and waits until the first line it
+// prints is ready, failing t naming it as what otherwise; its process group
+// is killed when t ends.
+func Start(t testing.TB, cmd *exec.Cmd, what, ready string) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); cmd.Wait() })
+	if line, err := bufio.NewReader(out).ReadString('\n'); line != ready+"\n" {
+		t.Fatalf("the other user's %s: %q, %v", what, line, err)
+	}
 }
