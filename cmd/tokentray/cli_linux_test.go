@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -158,13 +157,7 @@ func TestExec(t *testing.T) {
 		if code != 0 || stdout != "profile=exec\nfrom stdin" {
 			t.Errorf("exec: exit %d, the child printed %q; want 0, its profile and then its standard input", code, stdout)
 		}
-		got, err := os.ReadFile(file)
-		if err != nil || !server.Accepts(string(got)) {
-			t.Fatalf("TOKENTRAY_TOKEN in the child is not a token the server accepts (%v)", err)
-		}
-		if strings.Contains(stdout+stderr, string(got)) {
-			t.Error("exec printed the token")
-		}
+		checkChildToken(t, file, server, stdout+stderr)
 	})
 
 	// With the passphrase and secrets.enc a child would hold every secret:

@@ -229,11 +229,7 @@ func TestCopyTokenFromTray(t *testing.T) {
 func TestTokenWithoutAgent(t *testing.T) {
 	t.Parallel()
 	env, _ := desktop(t)
-	server := authtest.NewIdentityServer("key-cli", "secret-cli")
-	defer server.Close()
-	if _, stderr, code := tokentray(t, env, "secret-cli\n", "add", "cli", "--url", server.URL, "--client-key", "key-cli"); code != 0 {
-		t.Fatalf("add exited %d: %s", code, stderr)
-	}
+	_, server := identityProfiles(t, env, "key-cli", "secret-cli", "cli")
 	first, stderr, code := tokentray(t, env, "", "token", "cli")
 	if code != 0 {
 		t.Fatalf("token exited %d: %s", code, stderr)

@@ -195,13 +195,7 @@ func TestAgentAndCLI(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("exec: exit %d: %s %s", code, stdout, stderr)
 		}
-		got, err := os.ReadFile(file)
-		if err != nil || !upstream.Accepts(string(got)) {
-			t.Fatalf("TOKENTRAY_TOKEN in the child is not a token the server accepts (%v)", err)
-		}
-		if strings.Contains(stdout+stderr, string(got)) {
-			t.Error("exec printed the token")
-		}
+		checkChildToken(t, file, upstream, stdout+stderr)
 	})
 
 	t.Run("remove", func(t *testing.T) {

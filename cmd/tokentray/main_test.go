@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tokentray/tokentray/auth/authtest"
 )
 
 // binary is the tokentray executable built once for the tests that run it.
@@ -57,6 +59,20 @@ func tokentray(t *testing.T, env []string, stdin string, args ...string) (stdout
 		t.Fatalf("running tokentray %v: %v", args, err)
 	}
 	return out.String(), errOut.String(), 0
+}
+
+// checkChildToken checks that file, where a child of tokentray exec wrote
+// its TOKENTRAY_TOKEN, holds a token server accepts, and that tokentray's
+// output does not show it.
+func checkChildToken(t *testing.T, file string, server *authtest.IdentityServer, output string) {
+	t.Helper()
+	got, err := os.ReadFile(file)
+	if err != nil || !server.Accepts(string(got)) {
+		t.Fatalf("TOKENTRAY_TOKEN in the child is not a token the server accepts (%v)", err)
+	}
+	if strings.Contains(output, string(got)) {
+		t.Error("exec printed the token")
+	}
 }
 
 func TestUsage(t *testing.T) {
