@@ -12,8 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"fyne.io/systray"
-
 	"github.com/tokentray/tokentray/agent/clipboard"
 	"github.com/tokentray/tokentray/agent/desktop"
 	"github.com/tokentray/tokentray/agent/localapi"
@@ -47,12 +45,12 @@ func Run(socket, configPath string) error {
 	go logStates(tokens)
 	// Without a session bus there is no tray to show (and godbus must not
 	// start a bus of its own): the agent then waits for its quit alone.
-	quit, quitted := systray.Quit, chan struct{}(nil)
-	if !desktop.NoBusAutolaunch() {
+	quitted := make(chan struct{})
+	var once sync.Once
+	quit := func() { once.Do(func() { close(quitted) }) }
+	noTray := !desktop.NoBusAutolaunch()
+	if noTray {
 		log.Print("no session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no $XDG_RUNTIME_DIR/bus): no tray icon and no notifications; tokens are kept and served as usual")
-		quitted = make(chan struct{})
-		var once sync.Once
-		quit = func() { once.Do(func() { close(quitted) }) }
 	}
 	clip := &clipboard.Clipboard{}
 	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: quit, Notify: desktop.Notify}
@@ -79,12 +77,12 @@ func Run(socket, configPath string) error {
 		clip.Close()
 		ln.Close() // removes the socket, then lets another agent start
 	}
-	if quitted != nil {
+	if noTray {
 		<-quitted
 		onExit()
 		return nil
 	}
-	systray.Run(tray.OnReady, onExit)
+	runTray(tray, quitted, onExit)
 	return nil
 }
 

@@ -40,7 +40,8 @@ type Tray struct {
 	icon     overall
 	iconSet  bool
 	tip      string
-	notified map[string]bool // profiles that need the user and were told so
+	notified map[string]bool   // profiles that need the user and were told so
+	events   <-chan auth.Event // from OnReady to Start
 	// keychainTold: the user was told the keychain does not answer, and
 	// no profile has been seen getting past it since.
 	keychainTold bool
@@ -52,17 +53,24 @@ type statusItem struct {
 	shown string
 }
 
-// OnReady builds the menu once the tray host accepted the icon, and keeps
-// it up to date from the state changes of the profiles.
+// OnReady builds the menu, before systray puts the tray on the bus. Start
+// then keeps it up to date.
 func (t *Tray) OnReady() {
 	systray.SetTitle("Tokentray")
 	// Subscribed before the menu is built, so no change falls in between.
-	events, _ := t.Tokens.Subscribe()
+	t.events, _ = t.Tokens.Subscribe()
 	t.mu.Lock()
 	t.ready = true
 	t.mu.Unlock()
 	t.Rebuild()
-	go t.eventLoop(events)
+}
+
+// Start follows the profiles' state changes from now on. Called once the
+// tray is on the bus: systray copies the icon and title into the bus's
+// properties while it registers, and a change made meanwhile would be lost
+// (the icon stayed the first one, whatever the states said).
+func (t *Tray) Start() {
+	go t.eventLoop(t.events)
 }
 
 // eventLoop brings the menu up to date when a profile's state changes and
