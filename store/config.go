@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -166,7 +167,7 @@ func DefaultPath() (string, error) {
 // file; Load never writes, so such a file stays as it is for the user to
 // mend.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	data, err := readShared(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return &Config{Schema: Schema}, nil
 	}
@@ -334,10 +335,21 @@ func writeAtomic(path string, data []byte) (err error) {
 	if err = tmp.Close(); err != nil {
 		return err
 	}
-	if err = os.Rename(tmp.Name(), path); err != nil {
+	if err = replaceFile(tmp.Name(), path); err != nil {
 		return err
 	}
 	return syncDir(dir)
+}
+
+// readShared reads the whole of path through openShared, so that a
+// writer's replacing it meanwhile does not fail.
+func readShared(path string) ([]byte, error) {
+	f, err := openShared(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(f)
 }
 
 // Profile returns the profile called name.

@@ -1,5 +1,5 @@
 package store
 
-// syncDir is a no-op: Windows cannot open a directory for fsync, and its
-// rename (MoveFileEx) is durable once it returns.
+// syncDir is a no-op: Windows cannot open a directory for fsync, and NTFS
+// journals the rename of a file whose data was synced before.
 func syncDir(string) error { return nil }

@@ -255,7 +255,7 @@ func (v *vault) passphrase(create bool) (p string, fromEnv bool, err error) {
 
 // read returns the file's bytes, or nil when there is no file.
 func (v *vault) read() ([]byte, error) {
-	f, err := os.Open(v.path)
+	f, err := openShared(v.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}

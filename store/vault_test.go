@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -309,13 +308,6 @@ func TestVaultWriterHelper(t *testing.T) {
 // Two processes and two Keychains in this one write at once; every entry
 // survives.
 func TestVaultConcurrentWriters(t *testing.T) {
-	if runtime.GOOS == "windows" {
-		// A real bug, not Wine's: a writer's rename fails ("Access
-		// denied") while another process reads the secrets file. A fix
-		// (readers sharing delete, POSIX renames) made the agent hang at
-		// quit on a new Wine prefix and was taken back until understood.
-		t.Skip("on Windows a writer's rename fails while another process reads the secrets file: a known bug of the secrets file there")
-	}
 	v := testVault(t, testPassphrase)
 	if err := v.Set(Service, "first", "v"); err != nil {
 		t.Fatal(err)
