@@ -112,6 +112,14 @@ func TestKeychainAccountsMock(t *testing.T) {
 	if err := k.SetClientSecret("a/token", "x"); err == nil {
 		t.Error("SetClientSecret accepted the profile name a/token")
 	}
+	// An entry a bad name would reach: Secret must refuse the name, not
+	// read it.
+	if err := keyring.Set("tokentray-test", "a/token/session-token", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := k.Secret("a/token", SecretSessionToken); err == nil {
+		t.Error("Secret accepted the profile name a/token")
+	}
 	if _, _, err := k.LoadToken(""); err == nil {
 		t.Error("LoadToken accepted an empty profile name")
 	}

@@ -26,13 +26,18 @@ func (s SecretKind) String() string {
 
 // Account is the keychain account that holds this secret of profile.
 func (s SecretKind) Account(profile string) string {
+	return profile + s.suffix()
+}
+
+// suffix ends the keychain account of this secret.
+func (s SecretKind) suffix() string {
 	switch s {
 	case SecretSessionToken:
-		return profile + sessionTokenSuffix
+		return sessionTokenSuffix
 	case SecretUIDSignature:
-		return profile + uidSignatureSuffix
+		return uidSignatureSuffix
 	default:
-		return profile + clientSecretSuffix
+		return clientSecretSuffix
 	}
 }
 
@@ -48,7 +53,8 @@ func (s SecretKind) Of(secrets Secrets) string {
 	}
 }
 
-// Secret reads one secret of profile.
+// Secret reads one secret of profile, checking the name as the accessor
+// of each secret does.
 func (k Keychain) Secret(profile string, kind SecretKind) (string, error) {
-	return k.get(kind.Account(profile))
+	return k.profileEntry(profile, kind.suffix())
 }
