@@ -18,10 +18,10 @@ var listCommand = command{
 	synopsis: "tokentray list [--json]",
 	help: `List every profile with its flow, base URL, token state and expiry;
 never a secret. The running agent says what it holds: "valid", "expired",
-"none", "refreshing", "retrying" or "needs user" (with the reason), and
-"refused by its API" when the profile's proxy found its API refusing even
-a renewed token (--json: "refused" says why). With no agent the keychain's
-token records say "valid", "expired" or "none".`,
+"none", "refreshing", "retrying", "needs user" (with the reason) or
+"keychain not answering", and "refused by its API" when the profile's proxy
+found its API refusing even a renewed token (--json: "refused" says why).
+With no agent the keychain's token records say "valid", "expired" or "none".`,
 	run: runList,
 }
 
