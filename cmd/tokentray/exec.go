@@ -101,21 +101,11 @@ func runExec(ctx context.Context, args []string, std stdio) error {
 // withEnv returns env with the given KEY=value entries replacing any of
 // the same keys.
 func withEnv(env []string, entries ...string) []string {
-	out := make([]string, 0, len(env)+len(entries))
-	for _, kv := range env {
-		keep := true
-		for _, e := range entries {
-			key, _, _ := strings.Cut(e, "=")
-			if strings.HasPrefix(kv, key+"=") {
-				keep = false
-				break
-			}
-		}
-		if keep {
-			out = append(out, kv)
-		}
+	keys := make([]string, len(entries))
+	for i, e := range entries {
+		keys[i], _, _ = strings.Cut(e, "=")
 	}
-	return append(out, entries...)
+	return append(withoutEnv(env, keys...), entries...)
 }
 
 // passphraseVars are the variables that may hold the secrets file's

@@ -45,12 +45,8 @@ func runProxy(ctx context.Context, args []string, std stdio) error {
 	if *off && *listen != "" {
 		return usageError{"give --listen or --off, not both"}
 	}
-	path, err := store.DefaultPath()
-	if err != nil {
-		return err
-	}
 	if !*off && *listen == "" {
-		cfg, err := store.Load(path)
+		_, cfg, err := loadConfig()
 		if err != nil {
 			return err
 		}
@@ -64,6 +60,10 @@ func runProxy(ctx context.Context, args []string, std stdio) error {
 		}
 		fmt.Fprintln(std.out, p.Proxy)
 		return nil
+	}
+	path, err := store.DefaultPath()
+	if err != nil {
+		return err
 	}
 	var addr proxy.Address
 	if !*off {
