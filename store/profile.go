@@ -22,8 +22,8 @@ const profileLockWait = 3 * time.Minute
 // AddProfile saves p with its secrets, replacing any profile of that name
 // but keeping its proxy when p has none: the proxy is `tokentray proxy`'s
 // to set, `tokentray add` has no flag for it, and editing the client must
-// not drop it. The device id is made here if there is none yet, so the first request
-// already carries the one kept for good.
+// not drop it. The device id is made here if there is none yet, so the
+// first request already carries the one kept for good.
 //
 // It holds the config lock throughout, so that a move of the secrets waits
 // (k, opened before, is refused if one came first) and no change saved
