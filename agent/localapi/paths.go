@@ -7,15 +7,10 @@ import (
 	"github.com/tokentray/tokentray/store/privdir"
 )
 
-// RuntimeDir is where the agent's and the window's sockets live, with the
-// profile locks: privdir.Runtime, checked to be this user's alone (0700, no
-// symlink), with the cache dir's as the fallback when the runtime dir is
-// not.
-func RuntimeDir() (string, error) { return privdir.Runtime() }
-
-// SocketPath is the LocalAPI socket of the agent.
+// SocketPath is the LocalAPI socket of the agent, in privdir.Runtime: this
+// user's alone (0700, no symlink), with the profile locks.
 func SocketPath() (string, error) {
-	dir, err := RuntimeDir()
+	dir, err := privdir.Runtime()
 	if err != nil {
 		return "", err
 	}
@@ -25,7 +20,7 @@ func SocketPath() (string, error) {
 // GUISocketPath is where a running GUI listens for "show yourself", so that
 // opening Tokentray again focuses the window instead of starting another.
 func GUISocketPath() (string, error) {
-	dir, err := RuntimeDir()
+	dir, err := privdir.Runtime()
 	if err != nil {
 		return "", err
 	}
