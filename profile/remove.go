@@ -14,17 +14,16 @@ const revokeTimeout = 10 * time.Second
 
 // Removal is what Remove did besides removing the profile.
 type Removal struct {
-	// NotRevoked is why the tokens of a web grant profile could not be
-	// revoked at the server; the profile was removed all the same. The
-	// identity flow has no revocation, so it is always nil there.
+	// NotRevoked is why the tokens of a profile whose flow Revokes could
+	// not be revoked at the server; the profile was removed all the same.
+	// It is always nil for the other flows (the identity flow).
 	NotRevoked error
 }
 
-// Remove deletes profile name from the config at configPath and
-// every keychain entry it owns, as `tokentray remove` and the window's
-// Delete both do. A web grant's tokens are revoked before its entries go,
-// best effort: a server that cannot be reached does not keep the
-// profile.
+// Remove deletes profile name from the config at configPath and every
+// keychain entry it owns, as `tokentray remove` and the window's Delete both
+// do. The tokens of a flow that Revokes are revoked before its entries go,
+// best effort: a server that cannot be reached does not keep the profile.
 // reload, when not nil, is called once the config no longer has the
 // profile, to tell a running agent.
 func Remove(ctx context.Context, configPath string, k store.Keychain, name string, reload func(context.Context)) (Removal, error) {
@@ -62,7 +61,7 @@ func Remove(ctx context.Context, configPath string, k store.Keychain, name strin
 	defer unlock()
 	// Revoked only now: a refresh that rotated the refresh token has saved
 	// the new one, which is the one to revoke.
-	if p.Flow == store.FlowWeb {
+	if f, _ := Lookup(p.Flow); f.Revokes {
 		if err := revoke(ctx, k, p); err != nil {
 			r.NotRevoked = fmt.Errorf("at %s: %w", p.BaseURL, err)
 		}
