@@ -705,12 +705,15 @@ func (k *Keeper) backoff(n int) time.Duration {
 	return k.minBackoff + time.Duration(k.rand()*float64(k.ceiling(n)-k.minBackoff))
 }
 
-// ceiling is the longest delay before retry n (from 1).
+// ceiling is the longest delay before retry n (from 1): MinBackoff doubled
+// n-1 times, up to MaxBackoff. The shift is taken only where its result
+// stays within MaxBackoff, so that it cannot overflow.
 func (k *Keeper) ceiling(n int) time.Duration {
-	if n-1 < 32 {
-		return min(k.minBackoff<<max(n-1, 0), k.maxBackoff)
+	shift := max(n-1, 0)
+	if shift >= 63 || k.minBackoff > k.maxBackoff>>shift {
+		return k.maxBackoff
 	}
-	return k.maxBackoff
+	return k.minBackoff << shift
 }
 
 func (k *Keeper) schedule(p *kept, at time.Time) {

@@ -352,6 +352,30 @@ func TestKeeperBacksOffExponentiallyWithCap(t *testing.T) {
 	})
 }
 
+// A MinBackoff of minutes doubled some twenty times passes the range of a
+// time.Duration; the backoff stays at MaxBackoff instead of wrapping round
+// to a delay in the past, which retried at once, over and over.
+func TestKeeperBackoffDoesNotOverflow(t *testing.T) {
+	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
+		const failures = 40
+		for range failures {
+			flow.failNext(errUnavailable)
+		}
+		k := keepOne(t, clock, newMemStore(nil), flow, auth.KeeperOptions{
+			Rand:       constRand(0.999999),
+			MinBackoff: 10 * time.Minute, MaxBackoff: time.Hour,
+		})
+		for i := range failures {
+			next, ok := clock.NextIn()
+			if !ok || next < 10*time.Minute || next > time.Hour {
+				t.Fatalf("retry %d after %v, want between 10m and 1h", i+1, next)
+			}
+			advance(t, k, clock, next)
+		}
+		validAfter(t, k, flow, failures+1, "after the retries")
+	})
+}
+
 func TestKeeperHonoursRetryAfter(t *testing.T) {
 	keeperTest(t, func(t *testing.T, clock *authtest.FakeClock, flow *fakeFlow) {
 		flow.failNext(&auth.Error{Op: "acquire", Status: http.StatusTooManyRequests, RetryAfter: 90 * time.Second, Action: auth.RetryLater})
