@@ -17,7 +17,6 @@ import (
 	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/assets"
 	"github.com/tokentray/tokentray/store"
-	"github.com/tokentray/tokentray/store/secretenv"
 	"github.com/tokentray/tokentray/ui"
 )
 
@@ -36,11 +35,7 @@ func main() {
 	// As in the agent: the passphrase leaves the environment, which
 	// nothing this process starts then inherits, and no session bus is
 	// started when there is none.
-	passVar := store.DefaultPassphraseEnv
-	if cfg, err := store.Load(configPath); err == nil {
-		passVar = cfg.Settings.PassphraseVar()
-	}
-	logging.Redact(secretenv.Take(passVar))
+	logging.Redact(store.TakePassphrase(configPath))
 	desktop.NoBusAutolaunch()
 
 	// Plain `go build` does not inject FyneApp.toml, so the ID is set here.

@@ -546,3 +546,16 @@ func (v *vault) removeIfEmpty() error {
 	})
 	return err
 }
+
+// TakePassphrase takes the secrets file's passphrase out of this process's
+// environment, from the variable the settings at configPath name (the
+// default one when they cannot be read), so that no process started from
+// here inherits it; it stays readable here (secretenv.Lookup). The agent
+// and the window call it once at start.
+func TakePassphrase(configPath string) string {
+	name := DefaultPassphraseEnv
+	if cfg, err := Load(configPath); err == nil {
+		name = cfg.Settings.PassphraseVar()
+	}
+	return secretenv.Take(name)
+}

@@ -9,7 +9,6 @@ import (
 	"github.com/tokentray/tokentray/agent/localapi"
 	"github.com/tokentray/tokentray/agent/logging"
 	"github.com/tokentray/tokentray/store"
-	"github.com/tokentray/tokentray/store/secretenv"
 )
 
 var agentCommand = command{
@@ -39,11 +38,7 @@ func runAgent(_ context.Context, args []string, std stdio) error {
 	// The secrets file's passphrase, when the agent takes it from its
 	// environment, is a secret like the others; and it leaves the
 	// environment, so that no process the agent starts inherits it.
-	passVar := store.DefaultPassphraseEnv
-	if cfg, err := store.Load(path); err == nil {
-		passVar = cfg.Settings.PassphraseVar()
-	}
-	logging.Redact(secretenv.Take(passVar))
+	logging.Redact(store.TakePassphrase(path))
 	err = agent.Run(socket, path)
 	if errors.Is(err, localapi.ErrAlreadyRunning) {
 		// Not a failure: the one agent the user wants is there.
