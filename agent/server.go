@@ -127,7 +127,7 @@ func (c *connCap) evict(newest net.Conn) {
 }
 
 func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, localapi.Status{Version: auth.Version, PID: os.Getpid(), Profiles: s.Tokens.Status()})
+	writeJSON(w, http.StatusOK, localapi.Status{Version: auth.Version, PID: os.Getpid(), Profiles: s.Tokens.Events()})
 }
 
 // events streams one JSON auth.Event per line: first the state of every

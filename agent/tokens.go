@@ -172,12 +172,6 @@ func (t *Tokens) Settings() store.Settings {
 	return t.cfg.Settings
 }
 
-// Status returns what is known of each profile, without secrets, in the
-// configured order.
-func (t *Tokens) Status() []auth.Event {
-	return t.Events()
-}
-
 // Token returns an access token of profile that stays valid for at least
 // auth.DefaultMargin, refreshing or acquiring one when needed.
 func (t *Tokens) Token(ctx context.Context, profile string) (auth.Token, error) {
@@ -281,8 +275,9 @@ func (t *Tokens) Subscribe() (<-chan auth.Event, func()) {
 	}
 }
 
-// Events returns the current state of every profile, in the configured
-// order, as events: the start of an event stream.
+// Events returns the current state of every profile, without secrets, in
+// the configured order, as events: the status, and the start of an event
+// stream.
 func (t *Tokens) Events() []auth.Event {
 	var kept []auth.Event
 	if k := t.keep(); k != nil {
