@@ -22,7 +22,7 @@ func (t *Tokens) Record(profile, channel string, pid int) {
 	r := access.Record{Time: time.Now().UTC(), Profile: profile, Channel: channel, PID: pid, Exe: exe}
 	first, err := t.access.Add(r)
 	if err != nil {
-		log.Printf("access log: %v", err)
+		log.Printf("recording a token of %s taken by %s: %v", profile, channel, err)
 		return
 	}
 	// The settings are read only for a first use, which is rare: reading
