@@ -27,6 +27,14 @@ func Run(socket, configPath string) error {
 	if err != nil {
 		return err
 	}
+	// Without a session bus there is no tray to show, and godbus must not
+	// start a bus of its own: settled before Keep's first keychain read,
+	// which would otherwise race to run dbus-launch. The agent then waits
+	// for its quit alone.
+	noTray := !desktop.NoBusAutolaunch()
+	if noTray {
+		log.Print("no session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no $XDG_RUNTIME_DIR/bus): no tray icon and no notifications; tokens are kept and served as usual")
+	}
 	tokens, err := NewTokens(configPath, store.OpenKeychain(configPath, nil))
 	if err == nil {
 		tokens.notify = desktop.Notify
@@ -43,15 +51,9 @@ func Run(socket, configPath string) error {
 	// network that came back, is seen to at once.
 	desktop.WatchSystem(ctx, tokens.Recheck)
 	go logStates(tokens)
-	// Without a session bus there is no tray to show (and godbus must not
-	// start a bus of its own): the agent then waits for its quit alone.
 	quitted := make(chan struct{})
 	var once sync.Once
 	quit := func() { once.Do(func() { close(quitted) }) }
-	noTray := !desktop.NoBusAutolaunch()
-	if noTray {
-		log.Print("no session bus (DBUS_SESSION_BUS_ADDRESS is unset and there is no $XDG_RUNTIME_DIR/bus): no tray icon and no notifications; tokens are kept and served as usual")
-	}
 	clip := &clipboard.Clipboard{}
 	tray := &Tray{Tokens: tokens, Clipboard: clip, Open: OpenGUI, Quit: quit, Notify: desktop.Notify}
 	proxies := &Proxies{Tokens: tokens, OnConnection: tokens.RecordProxy}
