@@ -125,6 +125,9 @@ func TestAgentsStartedAtOnce(t *testing.T) {
 func TestAgentWithoutSessionBusStartsNone(t *testing.T) {
 	t.Parallel()
 	env, runtimeDir := desktop(t)
+	// A profile, so that the agent reads the keychain at once: that read
+	// must not be the one that runs dbus-launch.
+	identityProfiles(t, env, "key-nobus", "secret-nobus", "nobus")
 	env = withoutVar(env, "DBUS_SESSION_BUS_ADDRESS")
 	// A dbus-launch that records being run, with the environment it got.
 	bin := t.TempDir()
